@@ -1,0 +1,37 @@
+"""`mcuforge bench kernels`: every kernel family's micro-benchmarks under QEMU, one table.
+
+Each family module measures its own kernels (toolchain.bench_kernels: matmul and matmul-based
+layers; toolchain.bench_layers: the other training layers) and returns records of one shape:
+{"kernel", "dtype", "backend", "shape", "macs", "instret", "mac_per_instr", "max_rel_err"}.
+"""
+from __future__ import annotations
+
+from .errors import McufError
+from .targets import get_target
+
+
+def run_bench_kernels(target_name: str, quiet: bool = False) -> list[dict]:
+    """All kernel benchmark records for an emulated target (retired instructions are exact there)."""
+    target = get_target(target_name)
+    if not target.emulated:
+        raise McufError(f"kernel benchmarks count retired instructions under QEMU; '{target_name}' has no counter. "
+                        "Use --target rv32, rv32-zfh or rv32-zvfh")
+    from .bench_kernels import run_kernel_bench
+    from .bench_layers import layer_bench_records
+
+    return run_kernel_bench(target_name, quiet=quiet) + layer_bench_records(target_name, quiet=quiet)
+
+
+def format_table(records: list[dict]) -> str:
+    """A fixed-width table of benchmark records, one line each."""
+    head = f"{'kernel':<22} {'dtype':<5} {'backend':<8} {'shape':<16} {'MACs':>10} {'instret':>11} {'MAC/instr':>9} {'max rel err':>11}"
+    lines = [head, "-" * len(head)]
+    for r in records:
+        mpi = r.get("mac_per_instr")
+        err = r.get("max_rel_err")
+        lines.append(
+            f"{r['kernel']:<22} {r['dtype']:<5} {r['backend']:<8} {r['shape']:<16} {r['macs']:>10} "
+            f"{r['instret']:>11} {(f'{mpi:.3f}' if mpi is not None else '-'):>9} "
+            f"{(f'{err:.2e}' if err is not None else '-'):>11}"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,101 @@
+"""The small graph IR every later stage reads: plain frozen data, no behaviour beyond lookups.
+
+The front end (toolchain.graph) turns an ONNX model into a `Graph`; quantization adds `QuantParams`
+per tensor in a separate mapping so a Graph stays the float model. Layout is ONNX's (NCHW, batch 1):
+codegen keeps it, so a tensor's bytes are the ONNX tensor's bytes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Mapping
+
+import numpy as np
+
+
+def frozen_map(d: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+    """A read-only view of a copy of `d`, so frozen dataclasses stay immutable."""
+    return MappingProxyType(dict(d or {}))
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """A named tensor: static shape (batch fixed to 1) and numpy dtype name ("float32", "int8", ...)."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str = "float32"
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64)) if self.shape else 1
+
+
+@dataclass(frozen=True)
+class Node:
+    """One operator. `op` is the ONNX op type; `attrs` hold ONNX attributes as Python values
+    (ints, floats, tuples, strings). A fused activation is `attrs["activation"]`: a tuple such as
+    ("Relu",), ("Clip", lo, hi), ("LeakyRelu", alpha), ("HardSigmoid", alpha, beta), ("HardSwish",),
+    ("Sigmoid",)."""
+
+    name: str
+    op: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    attrs: Mapping[str, Any] = field(default_factory=frozen_map)
+    domain: str = ""
+
+
+@dataclass(frozen=True)
+class Graph:
+    """A topologically ordered graph. `tensors` has a TensorInfo for every value (inputs, outputs,
+    intermediates and constants); `constants` holds initializer data by tensor name."""
+
+    name: str
+    nodes: tuple[Node, ...]
+    inputs: tuple[TensorInfo, ...]
+    outputs: tuple[TensorInfo, ...]
+    tensors: Mapping[str, TensorInfo]
+    constants: Mapping[str, np.ndarray]
+    opset: int = 17
+    # Activation quantization found in the source model (a QuantizeLinear->DequantizeLinear pair on a
+    # tensor, removed by the front end), by tensor name; empty for a float model. Added by the front
+    # end (toolchain.graph); later stages may use it instead of calibrated ranges.
+    source_qparams: Mapping[str, "QuantParams"] = field(default_factory=frozen_map)
+
+    def node(self, name: str) -> Node:
+        for n in self.nodes:
+            if n.name == name:
+                return n
+        raise KeyError(name)
+
+    def producer(self, tensor: str) -> Node | None:
+        for n in self.nodes:
+            if tensor in n.outputs:
+                return n
+        return None
+
+    def consumers(self, tensor: str) -> list[Node]:
+        return [n for n in self.nodes if tensor in n.inputs]
+
+
+@dataclass(frozen=True)
+class QuantParams:
+    """Affine quantization of one tensor: real = scale * (q - zero_point).
+
+    `axis` is None for per-tensor, else the channel axis of `scale`/`zero_point` (per channel).
+    `bits` is the storage width (8, 4 or 2); `signed` says int vs uint."""
+
+    scale: np.ndarray
+    zero_point: np.ndarray
+    bits: int = 8
+    signed: bool = True
+    axis: int | None = None
+
+    @property
+    def qmin(self) -> int:
+        return -(1 << (self.bits - 1)) if self.signed else 0
+
+    @property
+    def qmax(self) -> int:
+        return (1 << (self.bits - 1)) - 1 if self.signed else (1 << self.bits) - 1
