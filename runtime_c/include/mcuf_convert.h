@@ -12,4 +12,24 @@ mcuf_status mcuf_convert_f32_f16(int n, const float *in, mcuf_f16 *out);
 /* out[i] = (float)in[i] for i < n. n >= 0; in and out must not overlap. */
 mcuf_status mcuf_convert_f16_f32(int n, const mcuf_f16 *in, float *out);
 
+/* Per-tensor affine quantization: real = scale * (q - zero_point). */
+typedef struct {
+    float scale;        /* > 0 */
+    int32_t zero_point; /* within the quantized type's range */
+} mcuf_qparams;
+
+/* out[i] = in[i] for i < n (the fp32 model's edge copy). */
+mcuf_status mcuf_copy_f32(int n, const float *in, float *out);
+
+/* out[i] = saturate(round_half_even(in[i] / scale) + zero_point) to [-128, 127], as ONNX
+ * QuantizeLinear (division, not multiplication by 1/scale, so ties land as onnxruntime's do). */
+mcuf_status mcuf_quantize_f32_s8(const mcuf_qparams *q, int n, const float *in, int8_t *out);
+
+/* out[i] = (in[i] - zero_point) * scale, as ONNX DequantizeLinear. */
+mcuf_status mcuf_dequantize_s8_f32(const mcuf_qparams *q, int n, const int8_t *in, float *out);
+
+/* out[i] = table[in[i] + 128]: any elementwise int8 -> int8 function precomputed offline (activations
+ * such as Sigmoid or HardSwish between their input and output quantization). In place allowed. */
+mcuf_status mcuf_lut_s8(int n, const int8_t *table, const int8_t *in, int8_t *out);
+
 #endif /* MCUF_CONVERT_H */

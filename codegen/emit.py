@@ -1,0 +1,177 @@
+"""Render a Program to a CMake project through the jinja2 templates in templates/.
+
+Everything here is presentation: C spelling of values, names, file layout. No arithmetic on the model.
+"""
+from __future__ import annotations
+
+import math
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import jinja2
+import numpy as np
+
+from toolchain import __version__
+from toolchain.errors import McufError
+from toolchain.paths import RUNTIME_C, RUNTIME_INCLUDE, TEMPLATES
+
+from .kernels import files_for
+from .program import Arg, Program, Step
+
+
+def c_float(v: float) -> str:
+    """A float literal that reads back to the same float32."""
+    v = float(np.float32(v))
+    if math.isnan(v):
+        return "NAN"
+    if math.isinf(v):
+        return "INFINITY" if v > 0 else "-INFINITY"
+    s = f"{v:.9g}"
+    if "e" not in s and "." not in s:
+        s += ".0"
+    return s + "f"
+
+
+def c_value(v: Any) -> str:
+    """C initializer text for a params field: numbers, bools, sequences; strings are C expressions."""
+    if isinstance(v, bool):
+        return "1" if v else "0"
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        return c_float(float(v))
+    if isinstance(v, (list, tuple, np.ndarray)):
+        return "{" + ", ".join(c_value(x) for x in v) + "}"
+    if isinstance(v, str):
+        return v
+    raise TypeError(f"cannot spell {v!r} in C")
+
+
+def array_lines(ctype: str, values: np.ndarray, per_line: int = 8) -> list[str]:
+    """The body of a constant array initializer, `per_line` values a line."""
+    if ctype == "float":
+        items = [c_float(x) for x in values.astype(np.float32)]
+    elif ctype == "mcuf_f16":
+        items = [f"(mcuf_f16){c_float(float(x))}" for x in values.astype(np.float16)]
+        per_line = 6
+    else:
+        items = [str(int(x)) for x in values]
+        per_line = 16
+    return [", ".join(items[i:i + per_line]) + "," for i in range(0, len(items), per_line)]
+
+
+@dataclass(frozen=True)
+class RenderedStep:
+    comment: tuple[str, ...]
+    call: str | None
+    params_decl: str | None
+    hook: int | None = None  # layer index when this step starts a new ONNX node
+
+
+def _render_steps(prog: Program, steps: Sequence[Step], prefix: str, start: int) -> list[RenderedStep]:
+    out = []
+    for i, st in enumerate(steps, start=start):
+        pname = f"{prefix}{i}"
+        args = []
+        for a in st.args:
+            if a.kind == "buf":
+                args.append(prog.buffers[a.value].cname)
+            elif a.kind == "const":
+                args.append(a.value)
+            elif a.kind == "params":
+                args.append(f"&{pname}")
+            elif a.kind == "scratch":
+                args.append(f"scratch_{i}")
+            else:
+                args.append(a.value)
+        decl = None
+        if st.params_type:
+            fields = ",\n".join(f"    .{k} = {c_value(v)}" for k, v in st.params.items())
+            decl = f"static const {st.params_type} {pname} = {{\n{fields},\n}};"
+        call = f"{st.func}({', '.join(args)})" if st.func else None
+        out.append(RenderedStep(st.comment, call, decl))
+    return out
+
+
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
+                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+
+
+def _render(env: jinja2.Environment, template: str, **ctx: Any) -> str:
+    try:
+        return env.get_template(template).render(**ctx)
+    except jinja2.TemplateError as e:
+        raise McufError(f"rendering template {template} failed: {e}") from e
+
+
+def emit_project(prog: Program, out_dir: Path, command_line: str, model_sha256: str, producer: str,
+                 step_buffers_order: Sequence[str] | None = None) -> dict[str, Path]:
+    """Write the CMake project for `prog` into `out_dir` (created); returns the files by role."""
+    env = _env()
+    name = prog.name
+    NAME = name.upper()
+    all_steps = (*prog.input_convert, *prog.steps, *prog.output_convert)
+    rendered = _render_steps(prog, all_steps, "p_", 0)
+    n_in = len(prog.input_convert)
+    layers = []
+    prev = None
+    n_nodes = 0
+    for st, r in zip(prog.steps, rendered[n_in:n_in + len(prog.steps)]):
+        starts = st.node != prev
+        layers.append(RenderedStep(r.comment, r.call, r.params_decl, n_nodes if starts else None))
+        n_nodes += starts
+        prev = st.node
+    functions = {s.func for s in all_steps if s.func}
+    kernel_srcs = files_for(functions)
+
+    used = []
+    seen = set()
+    for st in all_steps:
+        for t in (*st.reads, *st.writes):
+            if t not in seen:
+                seen.add(t)
+                used.append(prog.buffers[t])
+    scratch = [(i, prog.buffers[f"scratch:{i}"]) for i, st in enumerate(all_steps) if st.scratch_bytes]
+    header = [f"Generated by mcuforge {__version__}. Do not edit: regenerate instead.",
+              f"command: {command_line}", f"model sha256: {model_sha256}", f"producer: {producer}",
+              f"precision: {prog.precision}; arena {prog.arena_bytes} bytes (lower bound {prog.arena_lower_bound}); "
+              f"constants {prog.flash_bytes} bytes; {prog.macs} MACs per inference"]
+    headers_needed = sorted({h.name for h in RUNTIME_INCLUDE.glob("*.h")})
+    ctx = dict(name=name, NAME=NAME, prog=prog, header=header, layers=layers,
+               input_steps=rendered[:n_in], output_steps=rendered[n_in + len(prog.steps):],
+               buffers=used, offsets=prog.offsets, scratch=scratch, consts=prog.consts,
+               array_lines=array_lines, kernel_headers=headers_needed,
+               kernel_sources=[p.name for p in kernel_srcs], n_layers=n_nodes)
+
+    out_dir = Path(out_dir)
+    (out_dir / "include").mkdir(parents=True, exist_ok=True)
+    (out_dir / "src").mkdir(exist_ok=True)
+    (out_dir / "kernels" / "include").mkdir(parents=True, exist_ok=True)
+    (out_dir / "kernels" / "src").mkdir(parents=True, exist_ok=True)
+    files = {
+        "header": out_dir / "include" / f"{name}.h",
+        "source": out_dir / "src" / f"{name}.c",
+        "weights": out_dir / "src" / f"{name}_weights.c",
+        "weights_header": out_dir / "src" / f"{name}_weights.h",
+        "cmake": out_dir / "CMakeLists.txt",
+        "example": out_dir / "main.c",
+    }
+    files["header"].write_text(_render(env, "model.h.j2", **ctx))
+    files["source"].write_text(_render(env, "model.c.j2", **ctx))
+    files["weights"].write_text(_render(env, "model_weights.c.j2", **ctx))
+    files["weights_header"].write_text(_render(env, "model_weights.h.j2", **ctx))
+    files["cmake"].write_text(_render(env, "CMakeLists.txt.j2", **ctx))
+    files["example"].write_text(_render(env, "main.c.j2", **ctx))
+    for h in RUNTIME_INCLUDE.glob("*.h"):
+        shutil.copy2(h, out_dir / "kernels" / "include" / h.name)
+    for src in kernel_srcs:
+        shutil.copy2(src, out_dir / "kernels" / "src" / src.name)
+        for private in src.parent.glob("*.h"):  # private headers beside kernel sources
+            shutil.copy2(private, out_dir / "kernels" / "src" / private.name)
+    (out_dir / "platform").mkdir(exist_ok=True)
+    for p in (RUNTIME_C / "platform").glob("*.c"):
+        shutil.copy2(p, out_dir / "platform" / p.name)
+    return files

@@ -1,0 +1,130 @@
+"""Conv: im2col + matmul (group 1), pointwise (1x1), depthwise direct; int8 through mcuf_s8."""
+from __future__ import annotations
+
+import numpy as np
+
+from toolchain.errors import McufError
+from toolchain.ir import Node
+
+from ..lower import LowerCtx, node_comment, resolver
+from ..program import Arg, Step
+from .common import (clamp_of, float_activation_steps, layer_quant, lut_step, scale, target_variant, zp)
+
+_ELEM = {"float": 4, "mcuf_f16": 2}
+
+
+def _geometry(node: Node, ctx: LowerCtx) -> dict:
+    x, w_name = node.inputs[0], node.inputs[1]
+    w = ctx.need_const(node, 1, "weight")
+    xs, ys = ctx.shape(x), ctx.shape(node.outputs[0])
+    if len(xs) != 4 or xs[0] != 1:
+        raise McufError(f"node '{node.name}' (Conv): only 2-D convolution with batch 1 is supported; input is {list(xs)}")
+    a = node.attrs
+    if tuple(a.get("dilations", (1, 1))) != (1, 1):
+        raise McufError(f"node '{node.name}' (Conv): attribute 'dilations' = {a['dilations']}: only 1 is supported")
+    pt, pl, pb, pr = a["pads"]
+    return dict(C=xs[1], H=xs[2], W=xs[3], OC=ys[1], OH=ys[2], OW=ys[3], kh=w.shape[2], kw=w.shape[3],
+                sh=a["strides"][0], sw=a["strides"][1], pt=pt, pl=pl, pb=pb, pr=pr, group=int(a.get("group", 1)), w=w)
+
+
+def _detail(g: dict) -> str:
+    return (f"{g['kh']}x{g['kw']} stride {g['sh']},{g['sw']} pads {g['pt']},{g['pl']},{g['pb']},{g['pr']}"
+            + (f" group {g['group']}" if g["group"] != 1 else ""))
+
+
+@resolver("Conv")
+def conv(node: Node, ctx: LowerCtx) -> list[Step]:
+    g = _geometry(node, ctx)
+    if ctx.precision == "int8":
+        return _conv_s8(node, ctx, g)
+    x, y = node.inputs[0], node.outputs[0]
+    w = g["w"]
+    bias = ctx.const(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else None
+    macs = g["OC"] * g["OH"] * g["OW"] * g["C"] // g["group"] * g["kh"] * g["kw"]
+    comment = node_comment(node, ctx, _detail(g))
+    wn = ctx.float_const(f"{node.name}_w", w, f'node "{node.name}" weight {list(w.shape)}')
+    bn = ctx.float_const(f"{node.name}_b", bias if bias is not None else np.zeros(g["OC"]), f'node "{node.name}" bias [{g["OC"]}]')
+    sfx = ctx.sfx
+    acc = "MCUF_ACC_F32"  # FP16 models accumulate in FP32: inference accuracy beats a few % speed
+    if g["group"] == 1:
+        pointwise = g["kh"] == g["kw"] == 1 and g["sh"] == g["sw"] == 1 and not any((g["pt"], g["pl"], g["pb"], g["pr"]))
+        if pointwise:
+            st = Step(node=node.name, op="Conv", comment=comment, func=f"mcuf_pointwise_{sfx}",
+                      params_type="mcuf_pointwise_params",
+                      params={"cin": g["C"], "cout": g["OC"], "hw": g["H"] * g["W"], "acc": acc, "accumulate_grad": 0},
+                      args=(Arg("params"), Arg("buf", x), Arg("const", wn), Arg("const", bn), Arg("buf", y)),
+                      reads=(x,), writes=(y,), macs=macs)
+        else:
+            scratch = g["C"] * g["kh"] * g["kw"] * g["OH"] * g["OW"] * _ELEM[ctx.act_ctype]
+            st = Step(node=node.name, op="Conv", comment=comment, func=f"mcuf_conv2d_{sfx}",
+                      params_type="mcuf_conv2d_params",
+                      params={"cin": g["C"], "h": g["H"], "w": g["W"], "cout": g["OC"], "kh": g["kh"], "kw": g["kw"],
+                              "stride_h": g["sh"], "stride_w": g["sw"], "pad_top": g["pt"], "pad_left": g["pl"],
+                              "ho": g["OH"], "wo": g["OW"], "acc": acc, "accumulate_grad": 0},
+                      args=(Arg("params"), Arg("buf", x), Arg("const", wn), Arg("const", bn), Arg("buf", y),
+                            Arg("scratch"), Arg("lit", str(scratch))),
+                      reads=(x,), writes=(y,), scratch_bytes=scratch, macs=macs)
+    elif g["group"] == g["C"] == g["OC"]:
+        st = Step(node=node.name, op="Conv", comment=comment, func=target_variant(ctx, f"mcuf_dwconv2d_{sfx}"),
+                  params_type="mcuf_dwconv2d_params",
+                  params={"C": g["C"], "H": g["H"], "W": g["W"], "OH": g["OH"], "OW": g["OW"], "kh": g["kh"], "kw": g["kw"],
+                          "stride_h": g["sh"], "stride_w": g["sw"], "pad_top": g["pt"], "pad_left": g["pl"],
+                          "pad_bottom": g["pb"], "pad_right": g["pr"], "acc": acc, "accumulate": 0},
+                  args=(Arg("params"), Arg("buf", x), Arg("const", wn), Arg("const", bn), Arg("buf", y)),
+                  reads=(x,), writes=(y,), macs=macs)
+    else:
+        raise McufError(f"node '{node.name}' (Conv): grouped convolution with group {g['group']} "
+                        f"(C={g['C']}, OC={g['OC']}) is supported only as depthwise (group = C = OC) at {ctx.precision}")
+    return [st, *float_activation_steps(node, ctx, y)]
+
+
+def _conv_s8(node: Node, ctx: LowerCtx, g: dict) -> list[Step]:
+    from toolchain.requant import check_accumulator_range, fold_bias, pack_conv_weights_s8
+
+    lq = layer_quant(ctx, node)
+    qmodel = ctx.extra["qmodel"]
+    x, y = node.inputs[0], node.outputs[0]
+    wq = np.asarray(qmodel.qconstants[lq.weight], np.int8)
+    bias = np.asarray(qmodel.qconstants[lq.bias], np.int64) if lq.bias else None
+    in_zp = zp(ctx, x)
+    dst = lq.preact or y
+    if dst != y:
+        ctx.extra_shapes[dst] = ctx.shape(y)
+    folded = fold_bias(bias, wq.reshape(wq.shape[0], -1), in_zp)
+    check_accumulator_range(wq.reshape(wq.shape[0], -1), folded)
+    lo, hi = clamp_of(ctx, node) if lq.lut is None else (-128, 127)
+    mult = ctx.add_const(f"{node.name}_mult", "int32_t", np.asarray(lq.requant["out"].multiplier, np.int32),
+                         f'node "{node.name}" requantization multipliers (Q31)')
+    shift = ctx.add_const(f"{node.name}_shift", "int32_t", np.asarray(lq.requant["out"].shift, np.int32),
+                          f'node "{node.name}" requantization shifts')
+    bn = ctx.add_const(f"{node.name}_b", "int32_t", folded.astype(np.int32),
+                       f'node "{node.name}" bias, input zero point folded in [{g["OC"]}]')
+    params = {"C": g["C"], "H": g["H"], "W": g["W"], "OC": g["OC"], "OH": g["OH"], "OW": g["OW"],
+              "kh": g["kh"], "kw": g["kw"], "stride_h": g["sh"], "stride_w": g["sw"], "pad_top": g["pt"],
+              "pad_left": g["pl"], "pad_bottom": g["pb"], "pad_right": g["pr"], "group": g["group"],
+              "in_zp": in_zp, "out_zp": zp(ctx, dst), "act_min": lo, "act_max": hi,
+              "multiplier": mult, "shift": shift}
+    macs = g["OC"] * g["OH"] * g["OW"] * g["C"] // g["group"] * g["kh"] * g["kw"]
+    comment = node_comment(node, ctx, _detail(g))
+    wq_params = ctx.qparams.get(node.inputs[1])
+    if wq_params is not None:
+        comment += (f"weights int8 per output channel, scales {float(np.min(wq_params.scale)):.4g}"
+                    f"..{float(np.max(wq_params.scale)):.4g}",)
+    if g["group"] == 1:
+        wn = ctx.add_const(f"{node.name}_w", "int8_t", pack_conv_weights_s8(wq),
+                           f'node "{node.name}" weight {list(wq.shape)} int8, packed 4 output channels a block')
+        unpadded_1x1 = g["kh"] == g["kw"] == 1 and g["sh"] == g["sw"] == 1 and not any((g["pt"], g["pl"], g["pb"], g["pr"]))
+        scratch = 0 if unpadded_1x1 else 4 * g["C"] * g["kh"] * g["kw"]
+        st = Step(node=node.name, op="Conv", comment=comment, func="mcuf_conv2d_s8", params_type="mcuf_conv2d_s8_params",
+                  params=params, args=(Arg("params"), Arg("buf", x), Arg("const", wn), Arg("const", bn), Arg("buf", dst),
+                                       Arg("scratch") if scratch else Arg("lit", "NULL")),
+                  reads=(x,), writes=(dst,), scratch_bytes=scratch, macs=macs)
+    else:
+        wn = ctx.add_const(f"{node.name}_w", "int8_t", wq, f'node "{node.name}" weight {list(wq.shape)} int8')
+        st = Step(node=node.name, op="Conv", comment=comment, func="mcuf_dwconv2d_s8", params_type="mcuf_conv2d_s8_params",
+                  params=params, args=(Arg("params"), Arg("buf", x), Arg("const", wn), Arg("const", bn), Arg("buf", dst)),
+                  reads=(x,), writes=(dst,), macs=macs)
+    steps = [st]
+    if lq.lut is not None:
+        steps.append(lut_step(node, ctx, dst, y, lq.lut))
+    return steps

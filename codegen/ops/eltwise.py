@@ -1,0 +1,121 @@
+"""Add, Mul, standalone activations, Softmax, Transpose, Concat, Pad."""
+from __future__ import annotations
+
+import numpy as np
+
+from toolchain.errors import McufError
+from toolchain.ir import Node
+
+from ..kernels import has_kernel
+from ..lower import LowerCtx, node_comment, resolver
+from ..program import Arg, Step
+from .common import (activation_params, float_activation_steps, layer_quant, lut_step, n_elements, scale,
+                     target_variant, zp)
+
+
+def _operand(node: Node, ctx: LowerCtx, t: str) -> tuple[Arg, tuple[str, ...]]:
+    """A buffer argument for an activation, or a flash constant for a constant operand."""
+    c = ctx.const(t)
+    if c is None:
+        return Arg("buf", t), (t,)
+    if ctx.precision == "int8":
+        q = ctx.extra["qmodel"].qconstants.get(t)
+        if q is None:
+            raise McufError(f"node '{node.name}': constant operand '{t}' was not quantized")
+        return Arg("const", ctx.add_const(f"{node.name}_{t}", "int8_t", np.asarray(q, np.int8),
+                                          f'node "{node.name}" constant operand {list(c.shape)} int8')), ()
+    return Arg("const", ctx.float_const(f"{node.name}_{t}", np.asarray(c), f'node "{node.name}" constant operand {list(c.shape)}')), ()
+
+
+def _bcast_kind(big: tuple[int, ...], small: tuple[int, ...]) -> str | None:
+    """How `small` broadcasts onto `big` in the int8 kernels' terms, or None if it doesn't fit them."""
+    if tuple(small) == tuple(big):
+        return "MCUF_BCAST_NONE"
+    n_small = int(np.prod(small, dtype=np.int64)) if small else 1
+    if n_small == 1:
+        return "MCUF_BCAST_SCALAR"
+    # [C,1,1] / [1,C,1,1] against [1,C,H,W]
+    s = (1,) * (len(big) - len(small)) + tuple(small)
+    if len(big) == 4 and s[0] == 1 and s[1] == big[1] and s[2] == 1 and s[3] == 1:
+        return "MCUF_BCAST_CHANNEL"
+    return None
+
+
+@resolver("Add", "Mul")
+def add_mul(node: Node, ctx: LowerCtx) -> list[Step]:
+    a, b = node.inputs[0], node.inputs[1]
+    y = node.outputs[0]
+    ys = ctx.shape(y)
+    sa, sb = ctx.shape(a) if ctx.const(a) is None else ctx.const(a).shape, ctx.shape(b) if ctx.const(b) is None else ctx.const(b).shape
+    if tuple(sa) != tuple(ys):  # put the full-size operand first; both ops commute
+        a, b, sa, sb = b, a, sb, sa
+    comment = node_comment(node, ctx)
+    if ctx.precision == "int8":
+        return _add_mul_s8(node, ctx, a, b, sa, sb, y, comment)
+    func = f"mcuf_{node.op.lower()}_{ctx.sfx}"
+    if not has_kernel(func):
+        raise McufError(f"node '{node.name}' ({node.op}): no {ctx.precision} kernel available")
+    from .broadcast import broadcast_params
+
+    arg_a, r_a = _operand(node, ctx, a)
+    arg_b, r_b = _operand(node, ctx, b)
+    st = Step(node=node.name, op=node.op, comment=comment, func=func, params_type="mcuf_eltwise_params",
+              params=broadcast_params(ys, sa, sb), args=(Arg("params"), arg_a, arg_b, Arg("buf", y)),
+              reads=r_a + r_b, writes=(y,), macs=0)
+    return [st, *float_activation_steps(node, ctx, y)]
+
+
+def _add_mul_s8(node, ctx, a, b, sa, sb, y, comment) -> list[Step]:
+    from toolchain.requant import quantize_multiplier, quantize_multipliers_shared
+
+    bc = _bcast_kind(tuple(sa), tuple(sb))
+    if bc is None:
+        raise McufError(f"node '{node.name}' ({node.op}): int8 broadcasting of {list(sb)} onto {list(sa)} is not supported")
+    lq = layer_quant(ctx, node)
+    dst = lq.preact or y
+    if dst != y:
+        ctx.extra_shapes[dst] = ctx.shape(y)
+    lo, hi = (int(lq.clamp[0]), int(lq.clamp[1])) if lq.lut is None else (-128, 127)
+    s_out = scale(ctx, dst)
+    ys = ctx.shape(y)
+    C = ys[1] if len(ys) == 4 else 1
+    HW = n_elements(ctx, y) // C
+    if node.op == "Add":
+        (ma, mb), sh = quantize_multipliers_shared([scale(ctx, a) / s_out, scale(ctx, b) / s_out])
+    else:
+        ma, sh = quantize_multiplier(scale(ctx, a) * scale(ctx, b) / s_out)
+        mb = 0
+    arg_a, r_a = _operand(node, ctx, a)
+    arg_b, r_b = _operand(node, ctx, b)
+    st = Step(node=node.name, op=node.op, comment=comment, func=f"mcuf_{node.op.lower()}_s8",
+              params_type="mcuf_eltwise_s8_params",
+              params={"C": C, "HW": HW, "b_bcast": bc, "a_zp": zp(ctx, a), "b_zp": zp(ctx, b), "out_zp": zp(ctx, dst),
+                      "a_mult": int(ma), "b_mult": int(mb), "shift": int(sh), "act_min": lo, "act_max": hi},
+              args=(Arg("params"), arg_a, arg_b, Arg("buf", dst)), reads=r_a + r_b, writes=(dst,))
+    steps = [st]
+    if lq.lut is not None:
+        steps.append(lut_step(node, ctx, dst, y, lq.lut))
+    return steps
+
+
+@resolver("Relu", "Clip", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish")
+def activation(node: Node, ctx: LowerCtx) -> list[Step]:
+    from toolchain.graph import activation_tuple
+
+    x, y = node.inputs[0], node.outputs[0]
+    comment = node_comment(node, ctx)
+    n = n_elements(ctx, y)
+    if ctx.precision == "int8":
+        lq = layer_quant(ctx, node)
+        if lq.lut is None:
+            raise McufError(f"node '{node.name}' ({node.op}): the quantizer gave no lookup table")
+        return [lut_step(node, ctx, x, y, lq.lut)]
+    if node.op == "Relu":
+        return [Step(node=node.name, op="Relu", comment=comment, func=target_variant(ctx, f"mcuf_relu_{ctx.sfx}"),
+                     args=(Arg("lit", str(n)), Arg("buf", x), Arg("buf", y)), reads=(x,), writes=(y,))]
+    func = f"mcuf_act_{ctx.sfx}"
+    if not has_kernel(func):
+        raise McufError(f"node '{node.name}' ({node.op}): no {ctx.precision} kernel available")
+    return [Step(node=node.name, op=node.op, comment=comment, func=func, params_type="mcuf_act_params",
+                 params=activation_params(activation_tuple(node)),
+                 args=(Arg("params"), Arg("lit", str(n)), Arg("buf", x), Arg("buf", y)), reads=(x,), writes=(y,))]

@@ -1,0 +1,91 @@
+"""MaxPool, AveragePool, GlobalAveragePool (float through mcuf_pool, int8 through mcuf_s8)."""
+from __future__ import annotations
+
+import numpy as np
+
+from toolchain.errors import McufError
+from toolchain.ir import Node
+
+from ..lower import LowerCtx, node_comment, resolver
+from ..program import Arg, Step
+from .common import layer_quant, scale, zp
+
+
+def _geometry(node: Node, ctx: LowerCtx) -> dict:
+    xs, ys = ctx.shape(node.inputs[0]), ctx.shape(node.outputs[0])
+    a = node.attrs
+    kh, kw = a["kernel_shape"]
+    sh, sw = a["strides"]
+    pt, pl, pb, pr = a["pads"]
+    H, W, OH, OW = xs[2], xs[3], ys[2], ys[3]
+    # ceil_mode: the last window may hang past the bottom/right padding; the float kernels derive
+    # OH/OW by the floor formula, so that overhang is expressed as extra (ignored) padding.
+    pb_eff = max(pb, (OH - 1) * sh + kh - H - pt)
+    pr_eff = max(pr, (OW - 1) * sw + kw - W - pl)
+    return dict(C=xs[1], H=H, W=W, OH=OH, OW=OW, kh=kh, kw=kw, sh=sh, sw=sw, pt=pt, pl=pl, pb=pb, pr=pr,
+                pb_eff=pb_eff, pr_eff=pr_eff, ceil=bool(a.get("ceil_mode", 0)),
+                cip=int(a.get("count_include_pad", 0)))
+
+
+@resolver("MaxPool", "AveragePool")
+def pool(node: Node, ctx: LowerCtx) -> list[Step]:
+    g = _geometry(node, ctx)
+    x, y = node.inputs[0], node.outputs[0]
+    kind = "max" if node.op == "MaxPool" else "avg"
+    detail = f"{g['kh']}x{g['kw']} stride {g['sh']},{g['sw']} pads {g['pt']},{g['pl']},{g['pb']},{g['pr']}" + (" ceil" if g["ceil"] else "")
+    comment = node_comment(node, ctx, detail)
+    macs = g["C"] * g["OH"] * g["OW"] * g["kh"] * g["kw"]
+    if ctx.precision == "int8":
+        return [_pool_s8(node, ctx, g, kind, comment, macs)]
+    if kind == "avg" and g["ceil"] and g["cip"] and (g["pb_eff"] != g["pb"] or g["pr_eff"] != g["pr"]):
+        raise McufError(f"node '{node.name}' (AveragePool): ceil_mode with count_include_pad=1 and windows past the "
+                        "padding is not supported at float precision")
+    params = {"C": g["C"], "H": g["H"], "W": g["W"], "OH": g["OH"], "OW": g["OW"], "kh": g["kh"], "kw": g["kw"],
+              "stride_h": g["sh"], "stride_w": g["sw"], "pad_top": g["pt"], "pad_left": g["pl"],
+              "pad_bottom": g["pb_eff"], "pad_right": g["pr_eff"], "count_include_pad": g["cip"]}
+    return [Step(node=node.name, op=node.op, comment=comment, func=f"mcuf_{kind}pool2d_{ctx.sfx}",
+                 params_type="mcuf_pool2d_params", params=params,
+                 args=(Arg("params"), Arg("buf", x), Arg("buf", y)), reads=(x,), writes=(y,), macs=0)]
+
+
+def _pool_s8(node: Node, ctx: LowerCtx, g: dict, kind: str, comment: tuple, macs: int) -> Step:
+    from toolchain.requant import quantize_multipliers
+
+    x, y = node.inputs[0], node.outputs[0]
+    lq = layer_quant(ctx, node) if node.name in ctx.extra["qmodel"].layers else None
+    lo, hi = (int(lq.clamp[0]), int(lq.clamp[1])) if lq is not None else (-128, 127)
+    params = {"C": g["C"], "H": g["H"], "W": g["W"], "OH": g["OH"], "OW": g["OW"], "kh": g["kh"], "kw": g["kw"],
+              "stride_h": g["sh"], "stride_w": g["sw"], "pad_top": g["pt"], "pad_left": g["pl"],
+              "pad_bottom": g["pb"], "pad_right": g["pr"], "count_include_pad": g["cip"],
+              "in_zp": zp(ctx, x), "out_zp": zp(ctx, y), "act_min": lo, "act_max": hi}
+    if kind == "avg":
+        ratios = [scale(ctx, x) / (scale(ctx, y) * d) for d in range(1, g["kh"] * g["kw"] + 1)]
+        mult, shift = quantize_multipliers(np.asarray(ratios))
+        params["multiplier"] = ctx.add_const(f"{node.name}_mult", "int32_t", np.asarray(mult, np.int32),
+                                             f'node "{node.name}" requantization by divisor (Q31)')
+        params["shift"] = ctx.add_const(f"{node.name}_shift", "int32_t", np.asarray(shift, np.int32),
+                                        f'node "{node.name}" shifts by divisor')
+    else:
+        params["multiplier"] = "NULL"
+        params["shift"] = "NULL"
+    return Step(node=node.name, op=node.op, comment=comment, func=f"mcuf_{kind}pool_s8", params_type="mcuf_pool2d_s8_params",
+                params=params, args=(Arg("params"), Arg("buf", x), Arg("buf", y)), reads=(x,), writes=(y,))
+
+
+@resolver("GlobalAveragePool")
+def gap(node: Node, ctx: LowerCtx) -> list[Step]:
+    x, y = node.inputs[0], node.outputs[0]
+    xs = ctx.shape(x)
+    C, HW = xs[1], int(np.prod(xs[2:], dtype=np.int64))
+    comment = node_comment(node, ctx, f"over {HW} values")
+    if ctx.precision == "int8":
+        from toolchain.requant import quantize_multiplier
+
+        m, s = quantize_multiplier(scale(ctx, x) / (scale(ctx, y) * HW))
+        return [Step(node=node.name, op=node.op, comment=comment, func="mcuf_gap_s8", params_type="mcuf_gap_s8_params",
+                     params={"C": C, "HW": HW, "in_zp": zp(ctx, x), "out_zp": zp(ctx, y), "multiplier": int(m),
+                             "shift": int(s), "act_min": -128, "act_max": 127},
+                     args=(Arg("params"), Arg("buf", x), Arg("buf", y)), reads=(x,), writes=(y,))]
+    return [Step(node=node.name, op=node.op, comment=comment, func=f"mcuf_global_avgpool_{ctx.sfx}",
+                 params_type="mcuf_global_avgpool_params", params={"C": C, "HW": HW, "acc": "MCUF_ACC_F32"},
+                 args=(Arg("params"), Arg("buf", x), Arg("buf", y)), reads=(x,), writes=(y,))]

@@ -1,0 +1,91 @@
+"""allocation.json, report.md and the plots beside them."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Sequence
+
+from .targets import Target
+
+WEIGHT_OPS = ("Conv", "Gemm", "MatMul")
+
+
+def _layer_rows(prog: Any, precision: str, layer_costs: Sequence[int]) -> list[dict]:
+    """One row per layer call: name, op, bits, measured cost, flash of its constants."""
+    bits = {"fp32": 32, "fp16": 16, "int8": 8}[precision]
+    flash_of: dict[str, int] = {}
+    for c in prog.consts:
+        node = c.comment.split('"')[1] if '"' in c.comment else ""
+        flash_of[node] = flash_of.get(node, 0) + c.nbytes
+    rows = []
+    for i, node in enumerate(prog.layer_nodes):
+        steps = [st for st in prog.steps if st.node == node]
+        rows.append({"name": node, "op": steps[0].op, "bits": bits if any(st.func for st in steps) else None,
+                     "cost": int(layer_costs[i]) if i < len(layer_costs) else None,
+                     "flash": flash_of.get(node, 0), "macs": sum(st.macs for st in steps), "sensitivity": None})
+    return rows
+
+
+def write_allocation(path: Path, prog: Any, target: Target, precision: str, cfg: Any,
+                     layer_costs: Sequence[int]) -> dict:
+    """The allocation file of DESIGN.md: what was chosen and what it costs (uniform precisions too)."""
+    rows = _layer_rows(prog, precision, layer_costs)
+    total_cost = sum(r["cost"] for r in rows if r["cost"] is not None) if layer_costs else None
+    doc = {
+        "target": target.name,
+        "precision": precision,
+        "cost_unit": target.cost_unit,
+        "budgets": {"latency": cfg.latency_budget, "flash": cfg.flash_budget, "ram": cfg.ram_budget,
+                    "avg_bits": cfg.avg_bits},
+        "layers": rows,
+        "totals": {"cost": total_cost, "flash": prog.flash_bytes, "ram": prog.arena_bytes,
+                   "ram_lower_bound": prog.arena_lower_bound, "macs": prog.macs},
+    }
+    Path(path).write_text(json.dumps(doc, indent=1) + "\n")
+    return doc
+
+
+def _plot_costs(path: Path, rows: list[dict], unit: str) -> bool:
+    measured = [r for r in rows if r["cost"]]
+    if not measured:
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(max(6, 0.5 * len(measured) + 2), 4))
+    ax.bar(range(len(measured)), [r["cost"] for r in measured], color="#3a6ea5")
+    ax.set_xticks(range(len(measured)), [f"{r['name']}\n{r['op']}" for r in measured], rotation=60, ha="right",
+                  fontsize=7)
+    ax.set_ylabel(f"{unit} per inference")
+    ax.set_title("measured cost per layer")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def write_report(out_dir: Path, prog: Any, target: Target, precision: str, cfg: Any,
+                 layer_costs: Sequence[int], notes: Sequence[str]) -> None:
+    """report.md (+ layer_costs.png): what was built, its sizes and measured costs."""
+    rows = _layer_rows(prog, precision, layer_costs)
+    unit = target.cost_unit or "cost"
+    has_plot = _plot_costs(out_dir / "layer_costs.png", rows, unit)
+    lines = [f"# mcuforge report: {cfg.name}", "",
+             f"- model: `{cfg.model}`", f"- target: `{target.name}` ({target.description})",
+             f"- precision: {precision}", f"- arena: {prog.arena_bytes} bytes (lower bound {prog.arena_lower_bound})",
+             f"- constants (flash): {prog.flash_bytes} bytes", f"- MACs per inference: {prog.macs:,}"]
+    if layer_costs:
+        total = sum(layer_costs)
+        lines.append(f"- measured {unit} per inference (layers): {total:,}"
+                     + (f" ({prog.macs / total:.3f} MAC per instruction)" if total else ""))
+    for n in notes:
+        lines.append(f"- note: {n}")
+    lines += ["", "| layer | op | bits | MACs | flash | " + unit + " |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['name']} | {r['op']} | {r['bits'] or '-'} | {r['macs']:,} | {r['flash']} | "
+                     f"{r['cost'] if r['cost'] is not None else '-'} |")
+    if has_plot:
+        lines += ["", "![measured cost per layer](layer_costs.png)"]
+    (Path(out_dir) / "report.md").write_text("\n".join(lines) + "\n")
