@@ -77,9 +77,9 @@ def _render_steps(prog: Program, steps: Sequence[Step], prefix: str, start: int)
         args = []
         for a in st.args:
             if a.kind == "buf":
-                args.append(prog.buffers[a.value].cname)
+                args.append(prog.buffers[a.value].cname + (f" + {a.offset}" if a.offset else ""))
             elif a.kind == "const":
-                args.append(a.value)
+                args.append(a.value + (f" + {a.offset}" if a.offset else ""))
             elif a.kind == "params":
                 args.append(f"&{pname}")
             elif a.kind == "scratch":

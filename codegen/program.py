@@ -53,6 +53,7 @@ class Arg:
 
     kind: str  # "buf" | "const" | "params" | "scratch" | "lit"
     value: str = ""
+    offset: int = 0  # elements past the start of the buffer or constant
 
 
 @dataclass(frozen=True)

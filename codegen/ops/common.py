@@ -45,12 +45,16 @@ def float_activation_steps(node: Node, ctx: LowerCtx, tensor: str) -> list[Step]
                  reads=(tensor,), writes=(tensor,))]
 
 
+_ACT_ENUM = {"Relu": "MCUF_ACT_RELU", "Clip": "MCUF_ACT_CLIP", "LeakyRelu": "MCUF_ACT_LEAKY_RELU",
+             "Sigmoid": "MCUF_ACT_SIGMOID", "HardSigmoid": "MCUF_ACT_HARD_SIGMOID", "HardSwish": "MCUF_ACT_HARD_SWISH"}
+
+
 def activation_params(act: tuple) -> dict:
     """mcuf_act_params for an activation tuple (see toolchain.ir.Node)."""
     kind = act[0]
-    p = {"kind": f"MCUF_ACT_{kind.upper()}", "alpha": 0.0, "beta": 0.0}
+    p = {"kind": _ACT_ENUM[kind], "alpha": 0.0, "beta": 0.0, "lo": 0.0, "hi": 0.0}
     if kind == "Clip":
-        p["alpha"], p["beta"] = float(max(act[1], -3.0e38)), float(min(act[2], 3.0e38))
+        p["lo"], p["hi"] = float(act[1]), float(act[2])
     elif kind == "LeakyRelu":
         p["alpha"] = float(act[1])
     elif kind == "HardSigmoid":

@@ -27,6 +27,15 @@ def _geometry(node: Node, ctx: LowerCtx) -> dict:
                 sh=a["strides"][0], sw=a["strides"][1], pt=pt, pl=pl, pb=pb, pr=pr, group=int(a.get("group", 1)), w=w)
 
 
+def conv2d_scratch_elems(g: dict) -> int:
+    """Mirror of mcuf_conv2d_*_scratch_size (runtime_c/src/mcuf_conv.c), in elements."""
+    n = g["C"] * g["kh"] * g["kw"] * g["OH"] * g["OW"]
+    if g["sh"] == 1 and g["sw"] == 1 and g["pt"] <= g["kh"] - 1 and g["pl"] <= g["kw"] - 1:
+        kk = g["kh"] * g["kw"]
+        n = max(n, g["OC"] * kk * g["H"] * g["W"] + g["C"] * g["OC"] * kk)
+    return n
+
+
 def _detail(g: dict) -> str:
     return (f"{g['kh']}x{g['kw']} stride {g['sh']},{g['sw']} pads {g['pt']},{g['pl']},{g['pb']},{g['pr']}"
             + (f" group {g['group']}" if g["group"] != 1 else ""))
@@ -55,7 +64,7 @@ def conv(node: Node, ctx: LowerCtx) -> list[Step]:
                       args=(Arg("params"), Arg("buf", x), Arg("const", wn), Arg("const", bn), Arg("buf", y)),
                       reads=(x,), writes=(y,), macs=macs)
         else:
-            scratch = g["C"] * g["kh"] * g["kw"] * g["OH"] * g["OW"] * _ELEM[ctx.act_ctype]
+            scratch = conv2d_scratch_elems(g) * _ELEM[ctx.act_ctype]
             st = Step(node=node.name, op="Conv", comment=comment, func=f"mcuf_conv2d_{sfx}",
                       params_type="mcuf_conv2d_params",
                       params={"cin": g["C"], "h": g["H"], "w": g["W"], "cout": g["OC"], "kh": g["kh"], "kw": g["kw"],

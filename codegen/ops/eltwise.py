@@ -59,8 +59,8 @@ def add_mul(node: Node, ctx: LowerCtx) -> list[Step]:
 
     arg_a, r_a = _operand(node, ctx, a)
     arg_b, r_b = _operand(node, ctx, b)
-    st = Step(node=node.name, op=node.op, comment=comment, func=func, params_type="mcuf_eltwise_params",
-              params=broadcast_params(ys, sa, sb), args=(Arg("params"), arg_a, arg_b, Arg("buf", y)),
+    st = Step(node=node.name, op=node.op, comment=comment, func=func, params_type="mcuf_binary_params",
+              params=broadcast_params(ys, sa, sb, f"node '{node.name}' ({node.op})"), args=(Arg("params"), arg_a, arg_b, Arg("buf", y)),
               reads=r_a + r_b, writes=(y,), macs=0)
     return [st, *float_activation_steps(node, ctx, y)]
 
@@ -119,3 +119,102 @@ def activation(node: Node, ctx: LowerCtx) -> list[Step]:
     return [Step(node=node.name, op=node.op, comment=comment, func=func, params_type="mcuf_act_params",
                  params=activation_params(activation_tuple(node)),
                  args=(Arg("params"), Arg("lit", str(n)), Arg("buf", x), Arg("buf", y)), reads=(x,), writes=(y,))]
+
+
+@resolver("Softmax")
+def softmax(node: Node, ctx: LowerCtx) -> list[Step]:
+    x, y = node.inputs[0], node.outputs[0]
+    shape = ctx.shape(x)
+    axis = int(node.attrs["axis"])
+    params = {"outer": int(np.prod(shape[:axis], dtype=np.int64)), "n": int(shape[axis]),
+              "inner": int(np.prod(shape[axis + 1:], dtype=np.int64))}
+    comment = node_comment(node, ctx, f"axis {axis}")
+    if ctx.precision != "int8":
+        return [Step(node=node.name, op="Softmax", comment=comment, func=f"mcuf_softmax_{ctx.sfx}",
+                     params_type="mcuf_softmax_params", params=params,
+                     args=(Arg("params"), Arg("buf", x), Arg("buf", y)), reads=(x,), writes=(y,))]
+    # int8: like onnxruntime's QDQ graph, dequantize, take the float softmax, quantize.
+    n = n_elements(ctx, x)
+    fx, fy = f"{x}__f32", f"{y}__f32"
+    for t in (fx, fy):
+        ctx.extra_shapes[t] = shape
+        ctx.tensor_ctype[t] = "float"
+    return [
+        Step(node=node.name, op="Softmax", comment=comment + ("int8 -> float -> int8",), func="mcuf_dequantize_s8_f32",
+             params_type="mcuf_qparams", params={"scale": scale(ctx, x), "zero_point": zp(ctx, x)},
+             args=(Arg("params"), Arg("lit", str(n)), Arg("buf", x), Arg("buf", fx)), reads=(x,), writes=(fx,)),
+        Step(node=node.name, op="Softmax", comment=("float softmax",), func="mcuf_softmax_f32",
+             params_type="mcuf_softmax_params", params=params,
+             args=(Arg("params"), Arg("buf", fx), Arg("buf", fy)), reads=(fx,), writes=(fy,)),
+        Step(node=node.name, op="Softmax", comment=("quantize the probabilities",), func="mcuf_quantize_f32_s8",
+             params_type="mcuf_qparams", params={"scale": scale(ctx, y), "zero_point": zp(ctx, y)},
+             args=(Arg("params"), Arg("lit", str(n)), Arg("buf", fy), Arg("buf", y)), reads=(fy,), writes=(y,)),
+    ]
+
+
+def _same_qparams(ctx: LowerCtx, a: str, b: str) -> bool:
+    return scale(ctx, a) == scale(ctx, b) and zp(ctx, a) == zp(ctx, b)
+
+
+@resolver("Transpose")
+def transpose(node: Node, ctx: LowerCtx) -> list[Step]:
+    from .broadcast import transpose_params
+
+    x, y = node.inputs[0], node.outputs[0]
+    perm = tuple(node.attrs["perm"])
+    if ctx.precision == "int8" and not _same_qparams(ctx, x, y):
+        raise AssertionError(f"quantizer gave Transpose '{node.name}' different input/output parameters")
+    return [Step(node=node.name, op="Transpose", comment=node_comment(node, ctx, f"perm {list(perm)}"),
+                 func=f"mcuf_copy4d_{ctx.sfx}", params_type="mcuf_copy4d_params",
+                 params=transpose_params(ctx.shape(x), perm, f"node '{node.name}' (Transpose)"),
+                 args=(Arg("params"), Arg("buf", x), Arg("buf", y)), reads=(x,), writes=(y,))]
+
+
+@resolver("Concat")
+def concat(node: Node, ctx: LowerCtx) -> list[Step]:
+    from .broadcast import concat_params, contiguous_strides
+
+    y = node.outputs[0]
+    ys = ctx.shape(y)
+    axis = int(node.attrs["axis"])
+    out_strides = contiguous_strides(ys)
+    steps, offset = [], 0
+    comment = node_comment(node, ctx, f"axis {axis}")
+    for t in node.inputs:
+        ts = tuple(ctx.const(t).shape) if ctx.const(t) is not None else ctx.shape(t)
+        if ctx.precision == "int8" and ctx.const(t) is None and not _same_qparams(ctx, t, y):
+            raise McufError(f"node '{node.name}' (Concat): input '{t}' has other quantization parameters than the "
+                            "output; int8 Concat with requantization is not supported yet")
+        arg, reads = _operand(node, ctx, t)
+        steps.append(Step(node=node.name, op="Concat", comment=comment if not steps else (f'input "{t}"',),
+                          func=f"mcuf_copy4d_{ctx.sfx}", params_type="mcuf_copy4d_params",
+                          params=concat_params(ts, ys, axis, f"node '{node.name}' (Concat)"),
+                          args=(Arg("params"), arg, Arg("buf", y, offset * out_strides[axis])),
+                          reads=reads, writes=(y,)))
+        offset += ts[axis]
+    return steps
+
+
+@resolver("Pad")
+def pad(node: Node, ctx: LowerCtx) -> list[Step]:
+    from .broadcast import RANK
+
+    x, y = node.inputs[0], node.outputs[0]
+    a = node.attrs
+    if a["mode"] != "constant":
+        raise McufError(f"node '{node.name}' (Pad): mode '{a['mode']}' is not supported; only 'constant'")
+    shape = ctx.shape(x)
+    rank = len(shape)
+    if rank > RANK:
+        raise McufError(f"node '{node.name}' (Pad): rank {rank} > {RANK}")
+    lead = RANK - rank
+    begin = [0] * lead + list(a["pads"][:rank])
+    end = [0] * lead + list(a["pads"][rank:])
+    value = float(a["value"])
+    if ctx.precision == "int8":
+        lq = layer_quant(ctx, node)
+        value = float(lq.pad_value if lq.pad_value is not None else zp(ctx, x))
+    return [Step(node=node.name, op="Pad", comment=node_comment(node, ctx, f"pads {list(a['pads'])} value {value:g}"),
+                 func=f"mcuf_pad_{ctx.sfx}", params_type="mcuf_pad_params",
+                 params={"in_dims": [1] * lead + list(shape), "pad_begin": begin, "pad_end": end, "value": value},
+                 args=(Arg("params"), Arg("buf", x), Arg("buf", y)), reads=(x,), writes=(y,))]

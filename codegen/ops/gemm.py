@@ -19,9 +19,11 @@ def _rows_cols(shape: tuple[int, ...]) -> tuple[int, int]:
 @resolver("Gemm")
 def gemm(node: Node, ctx: LowerCtx) -> list[Step]:
     a = node.attrs
-    if ctx.const(node.inputs[1]) is None or a.get("transA", 0) or not a.get("transB", 0):
-        raise McufError(f"node '{node.name}' (Gemm): only a constant weight is supported (the front end "
-                        "normalises it to transB=1); this Gemm multiplies two activations")
+    if ctx.const(node.inputs[1]) is None:
+        raise McufError(f"node '{node.name}' (Gemm): the weight B must be a constant; this Gemm multiplies "
+                        "two activations (use MatMul)")
+    if a.get("transA", 0) or not a.get("transB", 0):
+        return _gemm_general(node, ctx)
     x, y = node.inputs[0], node.outputs[0]
     w = ctx.need_const(node, 1, "weight")
     rows, k = _rows_cols(ctx.shape(x))
@@ -34,11 +36,52 @@ def gemm(node: Node, ctx: LowerCtx) -> list[Step]:
         return _fc_s8(node, ctx, rows, k, n_out, macs, comment)
     bias = ctx.const(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else np.zeros(n_out)
     wn = ctx.float_const(f"{node.name}_w", w, f'node "{node.name}" weight {list(w.shape)}')
+    if bias.ndim == 2 and bias.shape[0] > 1:
+        # A bias that differs per row: copy it into the output, then accumulate the product onto it.
+        cn = ctx.float_const(f"{node.name}_c", bias, f'node "{node.name}" bias {list(bias.shape)}')
+        copy = Step(node=node.name, op="Gemm", comment=comment + ("the [M, N] bias first",),
+                    func=f"mcuf_copy4d_{ctx.sfx}", params_type="mcuf_copy4d_params",
+                    params={"dims": [1, 1, 1, bias.size], "in_stride": [0, 0, 0, 1], "out_stride": [0, 0, 0, 1]},
+                    args=(Arg("params"), Arg("const", cn), Arg("buf", y)), writes=(y,))
+        mm = Step(node=node.name, op="Gemm", comment=("then y += x . W^T",), func=target_variant(ctx, f"mcuf_matmul_nt_{ctx.sfx}"),
+                  params_type="mcuf_matmul_params",
+                  params={"M": rows, "N": n_out, "K": k, "acc": "MCUF_ACC_F32", "accumulate": 1, "bias_per_row": 0},
+                  args=(Arg("params"), Arg("buf", x), Arg("const", wn), Arg("lit", "NULL"), Arg("buf", y)),
+                  reads=(x, y), writes=(y,), macs=macs)
+        return [copy, mm, *float_activation_steps(node, ctx, y)]
     bn = ctx.float_const(f"{node.name}_b", np.broadcast_to(bias, (n_out,)), f'node "{node.name}" bias [{n_out}]')
     st = Step(node=node.name, op="Gemm", comment=comment, func=f"mcuf_linear_{ctx.sfx}", params_type="mcuf_linear_params",
               params={"batch": rows, "in": k, "out": n_out, "acc": "MCUF_ACC_F32", "accumulate_grad": 0},
               args=(Arg("params"), Arg("buf", x), Arg("const", wn), Arg("const", bn), Arg("buf", y)),
               reads=(x,), writes=(y,), macs=macs)
+    return [st, *float_activation_steps(node, ctx, y)]
+
+
+def _gemm_general(node: Node, ctx: LowerCtx) -> list[Step]:
+    """Gemm with a transposed activation (transA=1): C = alpha * A^T . B' + beta * C via matmul_tn,
+    B' = B or B^T folded offline (float precisions only)."""
+    if ctx.precision == "int8":
+        raise McufError(f"node '{node.name}' (Gemm with transA=1) has no int8 kernel; compile at fp32 or fp16")
+    a = node.attrs
+    x, y = node.inputs[0], node.outputs[0]
+    k, m = ctx.shape(x)
+    b = ctx.need_const(node, 1, "weight").astype(np.float32)
+    b = (b.T if a.get("transB", 0) else b) * np.float32(a.get("alpha", 1.0))
+    n = b.shape[1]
+    c = ctx.const(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else None
+    bias = None if c is None else np.broadcast_to(np.float32(a.get("beta", 1.0)) * c.astype(np.float32), (m, n))
+    if bias is not None and not np.all(bias == bias[:1]):
+        raise McufError(f"node '{node.name}' (Gemm): a bias that varies across rows is not supported")
+    wn = ctx.float_const(f"{node.name}_w", b, f'node "{node.name}" weight [{b.shape[0]}, {n}] (alpha folded)')
+    args = [Arg("params"), Arg("buf", x), Arg("const", wn)]
+    if bias is not None:
+        args.append(Arg("const", ctx.float_const(f"{node.name}_b", bias[0], f'node "{node.name}" bias [{n}] (beta folded)')))
+    else:
+        args.append(Arg("lit", "NULL"))
+    st = Step(node=node.name, op="Gemm", comment=node_comment(node, ctx, f"transA: [{k},{m}]^T x [{k},{n}]"),
+              func=target_variant(ctx, f"mcuf_matmul_tn_{ctx.sfx}"), params_type="mcuf_matmul_params",
+              params={"M": m, "N": n, "K": k, "acc": "MCUF_ACC_F32", "accumulate": 0, "bias_per_row": 0},
+              args=(*args, Arg("buf", y)), reads=(x,), writes=(y,), macs=m * n * k)
     return [st, *float_activation_steps(node, ctx, y)]
 
 
@@ -80,24 +123,37 @@ def matmul(node: Node, ctx: LowerCtx) -> list[Step]:
     if ctx.precision == "int8":
         raise McufError(f"node '{node.name}' (MatMul of two activations) has no int8 kernel yet; "
                         "compile with --precision fp32 or fp16")
-    sa, sb = ctx.shape(a_t), ctx.shape(b_t)
-    if any(d != 1 for d in (*sa[:-2], *sb[:-2])) or len(sa) < 1 or len(sb) < 2:
-        raise McufError(f"node '{node.name}' (MatMul): batched products {list(sa)} x {list(sb)} are not supported")
-    m = sa[-2] if len(sa) >= 2 else 1
-    k, n = sb[-2], sb[-1]
-    args = []
-    reads = []
+    sa = ctx.const(a_t).shape if ctx.const(a_t) is not None else ctx.shape(a_t)
+    sb = ctx.const(b_t).shape if ctx.const(b_t) is not None else ctx.shape(b_t)
+    # numpy matmul semantics: a 1-D operand is a row (A) or column (B) vector, dropped from the result.
+    a2 = (1, *sa) if len(sa) == 1 else tuple(sa)
+    b2 = (*sb, 1) if len(sb) == 1 else tuple(sb)
+    m, k = a2[-2], a2[-1]
+    n = b2[-1]
+    if b2[-2] != k:
+        raise McufError(f"node '{node.name}' (MatMul): inner dimensions differ: {list(sa)} x {list(sb)}")
+    batch = np.broadcast_shapes(a2[:-2], b2[:-2])
+    operands = []
     for t in (a_t, b_t):
         c = ctx.const(t)
         if c is not None:
-            args.append(Arg("const", ctx.float_const(f"{node.name}_{t}", c, f'node "{node.name}" operand {list(c.shape)}')))
+            operands.append(("const", ctx.float_const(f"{node.name}_{t}", c, f'node "{node.name}" operand {list(c.shape)}')))
         else:
-            args.append(Arg("buf", t))
-            reads.append(t)
+            operands.append(("buf", t))
+    reads = tuple(v for kind, v in operands if kind == "buf")
     func = target_variant(ctx, f"mcuf_matmul_{ctx.sfx}")
-    st = Step(node=node.name, op="MatMul", comment=node_comment(node, ctx, f"[{m},{k}] x [{k},{n}]"), func=func,
-              params_type="mcuf_matmul_params",
-              params={"M": m, "N": n, "K": k, "acc": "MCUF_ACC_F32", "accumulate": 0, "bias_per_row": 0},
-              args=(Arg("params"), *args, Arg("lit", "NULL"), Arg("buf", y)), reads=tuple(reads), writes=(y,),
-              macs=m * n * k)
-    return [st, *float_activation_steps(node, ctx, y)]
+    params = {"M": m, "N": n, "K": k, "acc": "MCUF_ACC_F32", "accumulate": 0, "bias_per_row": 0}
+    comment = node_comment(node, ctx, f"[{m},{k}] x [{k},{n}]" + (f" for batch {list(batch)}" if batch else ""))
+    steps = []
+    # Broadcast batch dimensions: one kernel call per output matrix, operands at element offsets
+    # worked out here (the generated code does no index arithmetic).
+    idx_a = np.broadcast_to(np.arange(int(np.prod(a2[:-2], dtype=np.int64))).reshape(a2[:-2]), batch).reshape(-1)
+    idx_b = np.broadcast_to(np.arange(int(np.prod(b2[:-2], dtype=np.int64))).reshape(b2[:-2]), batch).reshape(-1)
+    for i, (ia, ib) in enumerate(zip(idx_a, idx_b)):
+        arg_a = Arg(operands[0][0], operands[0][1], int(ia) * m * k)
+        arg_b = Arg(operands[1][0], operands[1][1], int(ib) * k * n)
+        steps.append(Step(node=node.name, op="MatMul", comment=comment if i == 0 else (f"batch {i}",), func=func,
+                          params_type="mcuf_matmul_params", params=params,
+                          args=(Arg("params"), arg_a, arg_b, Arg("lit", "NULL"), Arg("buf", y, i * m * n)),
+                          reads=reads, writes=(y,), macs=m * n * k))
+    return [*steps, *float_activation_steps(node, ctx, y)]

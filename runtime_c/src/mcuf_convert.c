@@ -2,6 +2,8 @@
  * them and the soft conversion routines otherwise. */
 #include "mcuf_convert.h"
 
+#include <math.h>
+
 mcuf_status mcuf_convert_f32_f16(int n, const float *restrict in, mcuf_f16 *restrict out)
 {
     if (n < 0 || (n > 0 && (!in || !out)))
@@ -41,14 +43,14 @@ static inline float round_half_even(float x)
 
 mcuf_status mcuf_quantize_f32_s8(const mcuf_qparams *q, int n, const float *restrict in, int8_t *restrict out)
 {
-    if (!q || n < 0 || (n > 0 && (!in || !out)) || !(q->scale > 0.0f))
+    if (!q || n < 0 || (n > 0 && (!in || !out)) || !(q->scale > 0.0f) || q->scale == INFINITY ||
+        q->zero_point < -128 || q->zero_point > 127)
         return MCUF_ERR_ARG;
     for (int i = 0; i < n; ++i) {
         float x = in[i] / q->scale;
-        if (!(x > -1.0e6f)) /* written so that NaN also lands here: a defined result, the minimum */
-            x = -1.0e6f;
-        if (x > 1.0e6f)
-            x = 1.0e6f;
+        if (x != x) /* NaN quantizes to the zero point (real 0) */
+            x = 0.0f;
+        x = x < -1.0e6f ? -1.0e6f : (x > 1.0e6f ? 1.0e6f : x);
         int32_t v = (int32_t)round_half_even(x) + q->zero_point;
         out[i] = (int8_t)(v < -128 ? -128 : (v > 127 ? 127 : v));
     }
@@ -57,7 +59,7 @@ mcuf_status mcuf_quantize_f32_s8(const mcuf_qparams *q, int n, const float *rest
 
 mcuf_status mcuf_dequantize_s8_f32(const mcuf_qparams *q, int n, const int8_t *restrict in, float *restrict out)
 {
-    if (!q || n < 0 || (n > 0 && (!in || !out)))
+    if (!q || n < 0 || (n > 0 && (!in || !out)) || !(q->scale > 0.0f) || q->zero_point < -128 || q->zero_point > 127)
         return MCUF_ERR_ARG;
     for (int i = 0; i < n; ++i)
         out[i] = (float)((int32_t)in[i] - q->zero_point) * q->scale;

@@ -1,0 +1,406 @@
+/* mcuf_conv.c: conv2d (im2col + matmul, col2im), pointwise conv and linear layers, forward and both
+ * gradients, FP16 and FP32. The arithmetic is all in the matmuls, which are the best variant for the
+ * target (MCUF_MATMUL_* from mcuf_matmul.h); this file only moves data and checks arguments.
+ * One macro body instantiated for both dtypes keeps the two twins identical by construction. */
+#include <string.h>
+
+#include "mcuf_conv.h"
+#include "mcuf_matmul.h"
+
+#if defined(__riscv_vector)
+#include <riscv_vector.h>
+#endif
+
+static int conv_params_ok(const mcuf_conv2d_params *p)
+{
+    return p && p->cin >= 1 && p->h >= 1 && p->w >= 1 && p->cout >= 1 && p->kh >= 1 && p->kw >= 1 &&
+           p->stride_h >= 1 && p->stride_w >= 1 && p->pad_top >= 0 && p->pad_left >= 0 && p->ho >= 1 &&
+           p->wo >= 1 && (p->acc == MCUF_ACC_F16 || p->acc == MCUF_ACC_F32);
+}
+
+/* 1x1, stride 1, no padding, same size out: the input already is the im2col matrix. */
+static int conv_is_pointwise(const mcuf_conv2d_params *p)
+{
+    return p->kh == 1 && p->kw == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_top == 0 &&
+           p->pad_left == 0 && p->ho == p->h && p->wo == p->w;
+}
+
+/* Stride 1 with padding smaller than the kernel: the input gradient is a stride-1 correlation of dout
+ * with the flipped, transposed weights (the "transposed conv"), computed as im2col + one matmul with
+ * K = cout*kh*kw. That replaces matmul_tn with K = cout plus a col2im scatter, which cost more. */
+static int conv_grad_input_as_conv(const mcuf_conv2d_params *p)
+{
+    return p->stride_h == 1 && p->stride_w == 1 && p->pad_top <= p->kh - 1 && p->pad_left <= p->kw - 1;
+}
+
+/* The conv that computes din from dout (valid when conv_grad_input_as_conv(p)). */
+static mcuf_conv2d_params conv_transposed_params(const mcuf_conv2d_params *p)
+{
+    mcuf_conv2d_params q = *p;
+    q.cin = p->cout;
+    q.h = p->ho;
+    q.w = p->wo;
+    q.cout = p->cin;
+    q.pad_top = p->kh - 1 - p->pad_top;
+    q.pad_left = p->kw - 1 - p->pad_left;
+    q.ho = p->h;
+    q.wo = p->w;
+    return q;
+}
+
+/* Scratch elements of the forward and weight gradient: the im2col matrix of the input. */
+static size_t conv_col_elems(const mcuf_conv2d_params *p)
+{
+    if (!conv_params_ok(p) || conv_is_pointwise(p)) return 0;
+    return (size_t)p->cin * (size_t)p->kh * (size_t)p->kw * (size_t)p->ho * (size_t)p->wo;
+}
+
+/* Scratch elements of the input gradient: flipped weights + im2col of dout at stride 1, else the
+ * dcol matrix for col2im (the size of the input's im2col). */
+static size_t conv_grad_input_elems(const mcuf_conv2d_params *p)
+{
+    if (!conv_params_ok(p) || conv_is_pointwise(p)) return 0;
+    if (!conv_grad_input_as_conv(p)) return conv_col_elems(p);
+    const size_t kk = (size_t)p->kh * (size_t)p->kw;
+    return (size_t)p->cout * kk * (size_t)p->h * (size_t)p->w + (size_t)p->cin * (size_t)p->cout * kk;
+}
+
+/* Columns ox of output row whose input column ox*stride_w - pad_left + kx lies inside [0, w):
+ * [*lo, *hi), possibly empty. The same for every row and channel, so computed once per kx. */
+static void valid_range(int out_len, int in_len, int stride, int pad, int k, int *lo, int *hi)
+{
+    const int lo_num = pad - k, hi_num = in_len - 1 + pad - k;
+    int l = lo_num <= 0 ? 0 : (lo_num + stride - 1) / stride;
+    int h = hi_num < 0 ? 0 : hi_num / stride + 1;
+    if (l > out_len) l = out_len;
+    if (h > out_len) h = out_len;
+    if (h < l) h = l;
+    *lo = l;
+    *hi = h;
+}
+
+/* Contiguous copies of n elements for im2col, the step whose cost must stay small next to the matmul.
+ * FP16: 32-bit words when source and destination share their alignment (after one leading half),
+ * else halves, unrolled; integer accesses through may_alias types, never a misaligned access. */
+typedef uint16_t __attribute__((may_alias)) u16_alias;
+typedef uint32_t __attribute__((may_alias)) u32_alias;
+
+static void copy_f16(mcuf_f16 *dst, const mcuf_f16 *src, int n)
+{
+    u16_alias *d = (u16_alias *)(void *)dst;
+    const u16_alias *s = (const u16_alias *)(const void *)src;
+    if (n <= 0) return;
+#if defined(__riscv_vector)
+    /* RVV: one vector load and store per 8 registers' worth of halves (element-aligned accesses) */
+    for (size_t vl; n > 0; n -= (int)vl, d += vl, s += vl) {
+        vl = __riscv_vsetvl_e16m8((size_t)n);
+        __riscv_vse16_v_u16m8((uint16_t *)d, __riscv_vle16_v_u16m8((const uint16_t *)s, vl), vl);
+    }
+    return;
+#endif
+    if ((((uintptr_t)d ^ (uintptr_t)s) & 3u) == 0) {
+        if ((uintptr_t)d & 3u) {
+            *d++ = *s++;
+            n--;
+        }
+        u32_alias *dw = (u32_alias *)(void *)d;
+        const u32_alias *sw = (const u32_alias *)(const void *)s;
+        int words = n >> 1;
+        for (; words >= 4; words -= 4, dw += 4, sw += 4) {
+            uint32_t a = sw[0], b = sw[1], c = sw[2], e = sw[3];
+            dw[0] = a;
+            dw[1] = b;
+            dw[2] = c;
+            dw[3] = e;
+        }
+        for (; words > 0; words--) *dw++ = *sw++;
+        if (n & 1) *(u16_alias *)(void *)dw = *(const u16_alias *)(const void *)sw;
+        return;
+    }
+    for (; n >= 8; n -= 8, d += 8, s += 8) {
+        uint16_t a = s[0], b = s[1], c = s[2], e = s[3], f = s[4], g = s[5], h = s[6], k = s[7];
+        d[0] = a;
+        d[1] = b;
+        d[2] = c;
+        d[3] = e;
+        d[4] = f;
+        d[5] = g;
+        d[6] = h;
+        d[7] = k;
+    }
+    for (; n > 0; n--) *d++ = *s++;
+}
+
+/* Zero n elements. The empty asm keeps the compiler from turning this into a memset call, which
+ * costs more than the one or two elements im2col's padding usually needs. */
+static inline void zero_f16(mcuf_f16 *dst, int n)
+{
+    u16_alias *d = (u16_alias *)(void *)dst;
+    for (int i = 0; i < n; i++) {
+        d[i] = 0;
+        __asm__ volatile("" ::: "memory");
+    }
+}
+
+static inline void zero_f32(float *dst, int n)
+{
+    for (int i = 0; i < n; i++) {
+        dst[i] = 0.0f;
+        __asm__ volatile("" ::: "memory");
+    }
+}
+
+/* dst[i] += src[i], unrolled (col2im's inner loop). */
+static void add_f16(mcuf_f16 *dst, const mcuf_f16 *src, int n)
+{
+#if defined(__riscv_zvfh) && defined(__riscv_vector)
+    for (size_t vl; n > 0; n -= (int)vl, dst += vl, src += vl) {
+        vl = __riscv_vsetvl_e16m8((size_t)n);
+        __riscv_vse16_v_f16m8(dst, __riscv_vfadd_vv_f16m8(__riscv_vle16_v_f16m8(dst, vl),
+                                                          __riscv_vle16_v_f16m8(src, vl), vl), vl);
+    }
+    return;
+#endif
+    for (; n >= 4; n -= 4, dst += 4, src += 4) {
+        mcuf_f16 a = src[0], b = src[1], c = src[2], e = src[3];
+        dst[0] = (mcuf_f16)(dst[0] + a);
+        dst[1] = (mcuf_f16)(dst[1] + b);
+        dst[2] = (mcuf_f16)(dst[2] + c);
+        dst[3] = (mcuf_f16)(dst[3] + e);
+    }
+    for (; n > 0; n--, dst++, src++) *dst = (mcuf_f16)(*dst + *src);
+}
+
+static void add_f32(float *dst, const float *src, int n)
+{
+#if defined(__riscv_vector)
+    for (size_t vl; n > 0; n -= (int)vl, dst += vl, src += vl) {
+        vl = __riscv_vsetvl_e32m8((size_t)n);
+        __riscv_vse32_v_f32m8(dst, __riscv_vfadd_vv_f32m8(__riscv_vle32_v_f32m8(dst, vl),
+                                                          __riscv_vle32_v_f32m8(src, vl), vl), vl);
+    }
+#else
+    for (int i = 0; i < n; i++) dst[i] += src[i];
+#endif
+}
+
+static void copy_f32(float *dst, const float *src, int n)
+{
+#if defined(__riscv_vector)
+    for (size_t vl; n > 0; n -= (int)vl, dst += vl, src += vl) {
+        vl = __riscv_vsetvl_e32m8((size_t)n);
+        __riscv_vse32_v_f32m8(dst, __riscv_vle32_v_f32m8(src, vl), vl);
+    }
+#else
+    for (int i = 0; i < n; i++) dst[i] = src[i];
+#endif
+}
+
+#define DEFINE_CONV(T, SFX, MATMUL, MATMUL_NT, MATMUL_TN, ACC_OF)                                        \
+    size_t mcuf_conv2d_##SFX##_scratch_size(const mcuf_conv2d_params *p)                                 \
+    {                                                                                                    \
+        return conv_col_elems(p) * sizeof(T);                                                            \
+    }                                                                                                    \
+                                                                                                         \
+    size_t mcuf_conv2d_grad_input_##SFX##_scratch_size(const mcuf_conv2d_params *p)                      \
+    {                                                                                                    \
+        return conv_grad_input_elems(p) * sizeof(T);                                                     \
+    }                                                                                                    \
+                                                                                                         \
+    /* Parameters are copied to locals first: the stores below go through may_alias types, so the  \
+     * compiler would otherwise reload *p after every one. */                                           \
+    mcuf_status mcuf_im2col_##SFX(const mcuf_conv2d_params *p, const T *in, T *col)                      \
+    {                                                                                                    \
+        if (!conv_params_ok(p) || !in || !col) return MCUF_ERR_ARG;                                      \
+        const int C = p->cin, H = p->h, W = p->w, Ho = p->ho, Wo = p->wo, KH = p->kh, KW = p->kw;        \
+        const int sh = p->stride_h, sw = p->stride_w, pt = p->pad_top, pl = p->pad_left;                 \
+        T *dst = col;                                                                                    \
+        for (int c = 0; c < C; c++)                                                                      \
+            for (int ky = 0; ky < KH; ky++) {                                                            \
+                int ylo, yhi; /* output rows whose input row is inside the image */                      \
+                valid_range(Ho, H, sh, pt, ky, &ylo, &yhi);                                              \
+                for (int kx = 0; kx < KW; kx++) {                                                        \
+                    int lo, hi;                                                                          \
+                    valid_range(Wo, W, sw, pl, kx, &lo, &hi);                                            \
+                    const int n = hi - lo;                                                               \
+                    zero_##SFX(dst, ylo * Wo);                                                           \
+                    dst += (size_t)ylo * Wo;                                                             \
+                    /* first input element used by row ylo: (ylo*sh - pt + ky, lo*sw - pl + kx) */       \
+                    const T *src = yhi > ylo && n > 0                                                    \
+                        ? in + ((size_t)c * H + (size_t)(ylo * sh - pt + ky)) * W + lo * sw - pl + kx : in; \
+                    for (int oy = ylo; oy < yhi; oy++, dst += Wo, src += (size_t)sh * W) {               \
+                        zero_##SFX(dst, lo);                                                             \
+                        if (sw == 1) copy_##SFX(dst + lo, src, n);                                       \
+                        else                                                                             \
+                            for (int i = 0; i < n; i++) dst[lo + i] = src[i * sw];                       \
+                        zero_##SFX(dst + hi, Wo - hi);                                                   \
+                    }                                                                                    \
+                    zero_##SFX(dst, (Ho - yhi) * Wo);                                                    \
+                    dst += (size_t)(Ho - yhi) * Wo;                                                      \
+                }                                                                                        \
+            }                                                                                            \
+        return MCUF_OK;                                                                                  \
+    }                                                                                                    \
+                                                                                                         \
+    mcuf_status mcuf_col2im_##SFX(const mcuf_conv2d_params *p, const T *col, T *din)                     \
+    {                                                                                                    \
+        if (!conv_params_ok(p) || !col || !din) return MCUF_ERR_ARG;                                     \
+        const int C = p->cin, H = p->h, W = p->w, Ho = p->ho, Wo = p->wo, KH = p->kh, KW = p->kw;        \
+        const int sh = p->stride_h, sw = p->stride_w, pt = p->pad_top, pl = p->pad_left;                 \
+        zero_##SFX(din, C * H * W);                                                                      \
+        const T *srcrow = col;                                                                           \
+        for (int c = 0; c < C; c++)                                                                      \
+            for (int ky = 0; ky < KH; ky++) {                                                            \
+                int ylo, yhi;                                                                            \
+                valid_range(Ho, H, sh, pt, ky, &ylo, &yhi);                                              \
+                for (int kx = 0; kx < KW; kx++) {                                                        \
+                    int lo, hi;                                                                          \
+                    valid_range(Wo, W, sw, pl, kx, &lo, &hi);                                            \
+                    const int n = hi - lo;                                                               \
+                    const T *s = srcrow + (size_t)ylo * Wo + lo;                                         \
+                    T *d = yhi > ylo && n > 0                                                            \
+                        ? din + ((size_t)c * H + (size_t)(ylo * sh - pt + ky)) * W + lo * sw - pl + kx : din; \
+                    for (int oy = ylo; oy < yhi; oy++, s += Wo, d += (size_t)sh * W) {                   \
+                        if (sw == 1) add_##SFX(d, s, n);                                                 \
+                        else                                                                             \
+                            for (int i = 0; i < n; i++) d[i * sw] += s[i];                               \
+                    }                                                                                    \
+                    srcrow += (size_t)Ho * Wo;                                                           \
+                }                                                                                        \
+            }                                                                                            \
+        return MCUF_OK;                                                                                  \
+    }                                                                                                    \
+                                                                                                         \
+    /* db[r] (+)= sum over the row r of X[rows, cols] (row_stride 1 element apart per col) or over a    \
+     * column when transposed; the sum runs in the accumulation type of the policy. */                  \
+    static void bias_grad_##SFX(mcuf_acc acc, int accumulate, const T *X, int rows, int cols,            \
+                                size_t s_row, size_t s_col, T *db)                                       \
+    {                                                                                                    \
+        for (int r = 0; r < rows; r++) {                                                                 \
+            const T *x = X + (size_t)r * s_row;                                                          \
+            if (ACC_OF(acc)) {                                                                           \
+                float s = accumulate ? (float)db[r] : 0.0f;                                              \
+                for (int c = 0; c < cols; c++) s += (float)x[(size_t)c * s_col];                         \
+                db[r] = (T)s;                                                                            \
+            } else {                                                                                     \
+                T s = accumulate ? db[r] : (T)0.0f;                                                      \
+                for (int c = 0; c < cols; c++) s = (T)(s + x[(size_t)c * s_col]);                        \
+                db[r] = s;                                                                               \
+            }                                                                                            \
+        }                                                                                                \
+    }                                                                                                    \
+                                                                                                         \
+    mcuf_status mcuf_conv2d_##SFX(const mcuf_conv2d_params *p, const T *in, const T *w, const T *bias,   \
+                                  T *out, void *scratch, size_t scratch_bytes)                           \
+    {                                                                                                    \
+        if (!conv_params_ok(p) || !in || !w || !out) return MCUF_ERR_ARG;                                \
+        const mcuf_matmul_params mp = {p->cout, p->ho * p->wo, p->cin * p->kh * p->kw, p->acc, 0, 1};    \
+        if (conv_is_pointwise(p)) return MATMUL(&mp, w, in, bias, out);                                  \
+        if (!scratch || scratch_bytes < mcuf_conv2d_##SFX##_scratch_size(p)) return MCUF_ERR_SCRATCH;    \
+        T *col = (T *)scratch;                                                                           \
+        mcuf_im2col_##SFX(p, in, col);                                                                   \
+        return MATMUL(&mp, w, col, bias, out);                                                           \
+    }                                                                                                    \
+                                                                                                         \
+    mcuf_status mcuf_conv2d_grad_input_##SFX(const mcuf_conv2d_params *p, const T *dout, const T *w,     \
+                                             T *din, void *scratch, size_t scratch_bytes)                \
+    {                                                                                                    \
+        if (!conv_params_ok(p) || !dout || !w || !din) return MCUF_ERR_ARG;                              \
+        /* dcol[CKK, P] = W[Cout, CKK]^T . dout[Cout, P] */                                              \
+        const mcuf_matmul_params mp = {p->cin * p->kh * p->kw, p->ho * p->wo, p->cout, p->acc, 0, 0};    \
+        if (conv_is_pointwise(p)) return MATMUL_TN(&mp, w, dout, NULL, din);                             \
+        if (!scratch || scratch_bytes < mcuf_conv2d_grad_input_##SFX##_scratch_size(p))                 \
+            return MCUF_ERR_SCRATCH;                                                                     \
+        if (conv_grad_input_as_conv(p)) {                                                                \
+            /* wt[ci, co, ky, kx] = w[co, ci, kh-1-ky, kw-1-kx]; din = wt . im2col(dout) */              \
+            const mcuf_conv2d_params q = conv_transposed_params(p);                                      \
+            const int kk = p->kh * p->kw;                                                                \
+            T *wt = (T *)scratch, *col = wt + (size_t)p->cin * p->cout * kk;                             \
+            for (int co = 0; co < p->cout; co++)                                                         \
+                for (int ci = 0; ci < p->cin; ci++)                                                      \
+                    for (int t = 0; t < kk; t++)                                                         \
+                        wt[((size_t)ci * p->cout + co) * kk + t] = w[((size_t)co * p->cin + ci) * kk + kk - 1 - t]; \
+            mcuf_im2col_##SFX(&q, dout, col);                                                            \
+            const mcuf_matmul_params mq = {p->cin, p->h * p->w, p->cout * kk, p->acc, 0, 0};             \
+            return MATMUL(&mq, wt, col, NULL, din);                                                      \
+        }                                                                                                \
+        T *dcol = (T *)scratch;                                                                          \
+        mcuf_status st = MATMUL_TN(&mp, w, dout, NULL, dcol);                                            \
+        if (st != MCUF_OK) return st;                                                                    \
+        return mcuf_col2im_##SFX(p, dcol, din);                                                          \
+    }                                                                                                    \
+                                                                                                         \
+    mcuf_status mcuf_conv2d_grad_weight_##SFX(const mcuf_conv2d_params *p, const T *in, const T *dout,   \
+                                              T *dw, T *db, void *scratch, size_t scratch_bytes)         \
+    {                                                                                                    \
+        if (!conv_params_ok(p) || !in || !dout || !dw) return MCUF_ERR_ARG;                              \
+        const int P = p->ho * p->wo;                                                                     \
+        /* dW[Cout, CKK] (+)= dout[Cout, P] . col[CKK, P]^T */                                           \
+        const mcuf_matmul_params mp = {p->cout, p->cin * p->kh * p->kw, P, p->acc, p->accumulate_grad, 0}; \
+        const T *col = in;                                                                               \
+        if (!conv_is_pointwise(p)) {                                                                     \
+            if (!scratch || scratch_bytes < mcuf_conv2d_##SFX##_scratch_size(p)) return MCUF_ERR_SCRATCH; \
+            mcuf_im2col_##SFX(p, in, (T *)scratch);                                                      \
+            col = (const T *)scratch;                                                                    \
+        }                                                                                                \
+        mcuf_status st = MATMUL_NT(&mp, dout, col, NULL, dw);                                            \
+        if (st == MCUF_OK && db) bias_grad_##SFX(p->acc, p->accumulate_grad, dout, p->cout, P, (size_t)P, 1, db); \
+        return st;                                                                                       \
+    }                                                                                                    \
+                                                                                                         \
+    mcuf_status mcuf_pointwise_##SFX(const mcuf_pointwise_params *p, const T *in, const T *w,            \
+                                     const T *bias, T *out)                                              \
+    {                                                                                                    \
+        if (!p || !in || !w || !out || p->cin < 1 || p->cout < 1 || p->hw < 1) return MCUF_ERR_ARG;     \
+        const mcuf_matmul_params mp = {p->cout, p->hw, p->cin, p->acc, 0, 1};                            \
+        return MATMUL(&mp, w, in, bias, out);                                                            \
+    }                                                                                                    \
+                                                                                                         \
+    mcuf_status mcuf_pointwise_grad_input_##SFX(const mcuf_pointwise_params *p, const T *dout,           \
+                                                const T *w, T *din)                                      \
+    {                                                                                                    \
+        if (!p || !dout || !w || !din || p->cin < 1 || p->cout < 1 || p->hw < 1) return MCUF_ERR_ARG;   \
+        const mcuf_matmul_params mp = {p->cin, p->hw, p->cout, p->acc, 0, 0};                            \
+        return MATMUL_TN(&mp, w, dout, NULL, din);                                                       \
+    }                                                                                                    \
+                                                                                                         \
+    mcuf_status mcuf_pointwise_grad_weight_##SFX(const mcuf_pointwise_params *p, const T *in,            \
+                                                 const T *dout, T *dw, T *db)                            \
+    {                                                                                                    \
+        if (!p || !in || !dout || !dw || p->cin < 1 || p->cout < 1 || p->hw < 1) return MCUF_ERR_ARG;   \
+        const mcuf_matmul_params mp = {p->cout, p->cin, p->hw, p->acc, p->accumulate_grad, 0};           \
+        mcuf_status st = MATMUL_NT(&mp, dout, in, NULL, dw);                                             \
+        if (st == MCUF_OK && db) bias_grad_##SFX(p->acc, p->accumulate_grad, dout, p->cout, p->hw, (size_t)p->hw, 1, db); \
+        return st;                                                                                       \
+    }                                                                                                    \
+                                                                                                         \
+    mcuf_status mcuf_linear_##SFX(const mcuf_linear_params *p, const T *x, const T *w, const T *bias,    \
+                                  T *y)                                                                  \
+    {                                                                                                    \
+        if (!p || !x || !w || !y || p->batch < 1 || p->in < 1 || p->out < 1) return MCUF_ERR_ARG;       \
+        const mcuf_matmul_params mp = {p->batch, p->out, p->in, p->acc, 0, 0};                           \
+        return MATMUL_NT(&mp, x, w, bias, y);                                                            \
+    }                                                                                                    \
+                                                                                                         \
+    mcuf_status mcuf_linear_grad_input_##SFX(const mcuf_linear_params *p, const T *dy, const T *w, T *dx) \
+    {                                                                                                    \
+        if (!p || !dy || !w || !dx || p->batch < 1 || p->in < 1 || p->out < 1) return MCUF_ERR_ARG;     \
+        const mcuf_matmul_params mp = {p->batch, p->in, p->out, p->acc, 0, 0};                           \
+        return MATMUL(&mp, dy, w, NULL, dx);                                                             \
+    }                                                                                                    \
+                                                                                                         \
+    mcuf_status mcuf_linear_grad_weight_##SFX(const mcuf_linear_params *p, const T *x, const T *dy,      \
+                                              T *dw, T *db)                                              \
+    {                                                                                                    \
+        if (!p || !x || !dy || !dw || p->batch < 1 || p->in < 1 || p->out < 1) return MCUF_ERR_ARG;     \
+        const mcuf_matmul_params mp = {p->out, p->in, p->batch, p->acc, p->accumulate_grad, 0};          \
+        mcuf_status st = MATMUL_TN(&mp, dy, x, NULL, dw);                                                \
+        if (st == MCUF_OK && db) bias_grad_##SFX(p->acc, p->accumulate_grad, dy, p->out, p->batch, 1, (size_t)p->out, db); \
+        return st;                                                                                       \
+    }
+
+#define ACC_F16_POLICY(acc) ((acc) == MCUF_ACC_F32)
+#define ACC_F32_ALWAYS(acc) ((void)(acc), 1)
+
+DEFINE_CONV(mcuf_f16, f16, MCUF_MATMUL_F16, MCUF_MATMUL_NT_F16, MCUF_MATMUL_TN_F16, ACC_F16_POLICY)
+DEFINE_CONV(float, f32, MCUF_MATMUL_F32, MCUF_MATMUL_NT_F32, MCUF_MATMUL_TN_F32, ACC_F32_ALWAYS)

@@ -1,0 +1,355 @@
+"""Integer quantization of a normalised graph (int8 activations, int8/int4/int2 weights).
+
+Scheme (what toolchain.export writes as QDQ and what the C kernels compute):
+- Activations: int8 per tensor, asymmetric. The calibrated range is widened to include 0, then
+  scale = (max - min) / 255 and zero_point = round_half_even(-128 - min / scale), onnxruntime's
+  `compute_scale_zp` formula (scale stored as float32). A zero range gets scale 1, zero point 0.
+  Data-movement ops (MaxPool, Reshape, Flatten, Transpose, Pad) give their output the input's
+  parameters, so the kernel copies int8 values and the QDQ model's DQ->op->Q is exact.
+- Weights: symmetric per output channel, RTN: scale[c] = max|w[c]| / qmax with qmax = 2^(bits-1) - 1
+  (127, 7, 1 for 8, 4, 2 bits), q = clip(round_half_even(w / scale[c]), -qmax, qmax). Stored in an
+  int8 array whatever the width (values in [-qmax, qmax]); the export packs int4/int2 natively.
+- Bias: int32, scale[c] = s_in * s_w[c] (float32 product), zero point 0.
+- Requantization in fixed point, computed here so the MCU needs no float: a real ratio M > 0 is
+  `multiplier * 2^(shift - 31)` with multiplier an int32 in [2^30, 2^31) (Q31 of M's mantissa). The
+  kernel computes round_half_even(acc * multiplier / 2^(31 - shift)) exactly in 64-bit integer
+  arithmetic (`requantize` below is the reference); half to even as onnxruntime rounds in
+  QuantizeLinear, so the C result agrees with the QDQ model to within one step at worst.
+
+Per layer (`LayerQuant.requant` keys; every ratio maps an input's real-valued step to output steps):
+- Conv, Gemm/MatMul with constant weights: "out"[c] = s_in * s_w[c] / s_y, where y is the output, or
+  the pre-activation tensor when a non-clamping activation is fused (then `lut` maps it to the output).
+  y = clamp(zp_y + requantize(sum((x - zp_x) * w) + bias, "out"), *clamp); with a `lut` (fused
+  LeakyRelu/Sigmoid/HardSigmoid/HardSwish): p = clamp(zp_p + requantize(acc, "out"), -128, 127) in
+  the `preact` tensor's parameters, then y = lut[p + 128]. The same holds for every op below that
+  can carry a fused activation (Gemm, MatMul, Add).
+- MatMul of two activations, Mul: "out" = s_a * s_b / s_y (per tensor).
+- Add (the scheme of runtime_c's mcuf_add_s8): "a" = s_a / s_y and "b" = s_b / s_y on one shared
+  shift (toolchain.requant.quantize_multipliers_shared), one rounding of the int64 sum:
+  y = clamp(zp_y + round_half_even(((a - zp_a) * m_a + (b - zp_b) * m_b) * 2^(shift - 31)), *clamp).
+- GlobalAveragePool: "out" = s_x / (s_y * H * W) applied to the sum of (x - zp_x).
+  AveragePool: "out"[k - 1] = s_x / (s_y * k) for k = 1 .. kh*kw, indexed by the window's divisor
+  k: kh*kw when count_include_pad (as onnxruntime's QDQ AveragePool, even for ceil-mode windows
+  hanging off the padded input), else the window's cells inside the input;
+  y = zp_y + requantize(sum over the window's input cells of (x - zp_x), "out"[k - 1]).
+- Concat: "in<i>" = s_i / s_y per input: y = zp_y + requantize(x_i - zp_i, "in<i>").
+- Mul: y = clamp(zp_y + requantize((a - zp_a) * (b - zp_b), "out"), *clamp).
+- Standalone Relu/Clip/LeakyRelu/Sigmoid/HardSigmoid/HardSwish: `lut`, 256 int8 entries indexed by
+  q_in + 128 (a fused non-clamping activation has a `lut` from the pre-activation tensor too).
+- Softmax: input and output parameters only (the kernel chooses its own integer method; the
+  reference toolchain.qsim dequantizes, computes in float32 and quantizes, as the QDQ model does).
+- Data-movement ops and the standalone table activations need no requantization.
+
+toolchain.qsim evaluates a QuantizedModel with exactly this integer arithmetic (the bit-exact
+reference for the C kernels).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import numpy as np
+
+from .errors import McufError
+from .graph_onnx import preact_name
+from .ir import Graph, Node, QuantParams, frozen_map
+from .requant import quantize_multipliers, quantize_multipliers_shared, rounding_rshift
+
+ACT_BITS = 8
+ACT_QMIN, ACT_QMAX = -128, 127
+WEIGHT_BITS = (8, 4, 2)
+PASSTHROUGH = frozenset({"MaxPool", "Reshape", "Flatten", "Transpose", "Pad"})
+WEIGHT_OPS = frozenset({"Conv", "Gemm", "MatMul"})
+CLAMP_ACTS = frozenset({"Relu", "Clip"})
+LUT_ACTS = frozenset({"LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Relu", "Clip"})
+
+
+@dataclass(frozen=True)
+class Requant:
+    """Fixed-point real ratio: M = multiplier * 2**(shift - 31) (per channel or a 0-d array)."""
+
+    multiplier: np.ndarray  # int32, in [2^30, 2^31) or 0 for a zero ratio
+    shift: np.ndarray  # int32 in [-31, 30]: the kernel shifts the int64 product right by 31 - shift
+
+    def ratio(self) -> np.ndarray:
+        """The real ratio this fixed-point pair stands for (float64)."""
+        return self.multiplier.astype(np.float64) * np.exp2(self.shift.astype(np.float64) - 31)
+
+
+@dataclass(frozen=True)
+class LayerQuant:
+    """Everything an integer kernel for one node needs beyond tensor parameters (see module doc)."""
+
+    node: str
+    op: str
+    inputs: tuple[str, ...]  # activation inputs (quantized per tensor; parameters in tensor_qparams)
+    output: str
+    weight: str | None = None  # name in QuantizedModel.qconstants (int8 storage, values of weight_bits)
+    bias: str | None = None  # name in QuantizedModel.qconstants (int32)
+    weight_bits: int | None = None
+    requant: Mapping[str, Requant] = field(default_factory=frozen_map)
+    clamp: tuple[int, int] = (ACT_QMIN, ACT_QMAX)  # on the output's int8 values (fused Relu/Clip)
+    preact: str | None = None  # tensor whose parameters the requantized accumulator uses before `lut`
+    lut: np.ndarray | None = None  # int8[256]: out = lut[q_in + 128] for elementwise activations
+    pad_value: int | None = None  # Pad only: the padding value in the input's int8 domain
+
+
+@dataclass(frozen=True)
+class QuantizedModel:
+    """A quantized graph: the float graph plus integer data; plain data for export and codegen.
+
+    tensor_qparams: every activation (incl. `preact_name` tensors of fused non-clamping
+    activations), every quantized weight (per channel, `bits` = its width), bias (int32) and
+    quantized constant operand, by tensor name.
+    qconstants: quantized weights (int8 arrays holding `bits`-wide values), biases (int32) and
+    quantized constant operands of Add/Mul/Concat (int8), by the float constant's name."""
+
+    graph: Graph
+    tensor_qparams: Mapping[str, QuantParams]
+    qconstants: Mapping[str, np.ndarray]
+    layers: Mapping[str, LayerQuant]
+    weight_bits: Mapping[str, int]
+
+
+# ---------------------------------------------------------------------------------------------
+# arithmetic helpers
+
+
+def activation_qparams(lo: float, hi: float) -> QuantParams:
+    """int8 asymmetric parameters for the range [lo, hi] (widened to include 0), as onnxruntime."""
+    rmin = np.float32(min(lo, 0.0))
+    rmax = np.float32(max(hi, 0.0))
+    scale = (np.float64(rmax) - np.float64(rmin)) / (ACT_QMAX - ACT_QMIN)
+    if scale < np.finfo(np.float32).tiny:
+        return QuantParams(np.array(1.0, np.float32), np.array(0, np.int32))
+    zp = np.round(ACT_QMIN - np.float64(rmin) / scale)
+    return QuantParams(np.array(scale, np.float32), np.array(np.clip(zp, ACT_QMIN, ACT_QMAX), np.int32))
+
+
+def quantize_weight(w: np.ndarray, bits: int, axis: int = 0) -> tuple[np.ndarray, QuantParams]:
+    """Symmetric RTN per channel along `axis`: (int8 array of values in [-qmax, qmax], parameters)."""
+    if bits not in WEIGHT_BITS:
+        raise McufError(f"weight width {bits} bits is not supported; use one of {WEIGHT_BITS}")
+    qmax = (1 << (bits - 1)) - 1
+    w = np.asarray(w, np.float32)
+    moved = np.moveaxis(w, axis, 0).reshape(w.shape[axis], -1)
+    absmax = np.abs(moved).max(axis=1) if moved.size else np.zeros(w.shape[axis], np.float32)
+    scale = (absmax / np.float32(qmax)).astype(np.float32)
+    scale[scale == 0] = 1.0  # an all-zero channel: any scale works, keep it finite
+    shape = [1] * w.ndim
+    shape[axis] = -1
+    q = np.clip(np.round(w / scale.reshape(shape)), -qmax, qmax).astype(np.int8)
+    return q, QuantParams(scale, np.zeros_like(scale, dtype=np.int32), bits=bits, signed=True, axis=axis)
+
+
+def quantize_multiplier(ratio: np.ndarray | float) -> Requant:
+    """Q31 multiplier and shift for ratio(s) in [0, 2^30): ratio ~= multiplier * 2^(shift - 31),
+    relative error <= 2^-31 (toolchain.requant.quantize_multiplier, elementwise; the C kernels'
+    convention: shift in [-31, 30], a ratio below 2^-32 becomes (0, 0))."""
+    mult, shift = quantize_multipliers(np.atleast_1d(np.asarray(ratio, np.float64)))
+    shape = np.shape(ratio)
+    return Requant(mult.reshape(shape), shift.reshape(shape))
+
+
+def requantize(acc: np.ndarray, multiplier: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """round_half_even(acc * multiplier * 2^(shift - 31)) in exact 64-bit integer arithmetic
+    (|acc| < 2^31), no zero point, no clamp. Broadcasts like numpy (per-channel on the matching
+    axis is the caller's reshape). Same arithmetic as toolchain.requant.requantize / the C kernels."""
+    acc = np.asarray(acc, np.int64)
+    return rounding_rshift(acc * np.asarray(multiplier, np.int64), 31 - np.asarray(shift, np.int64))
+
+
+def quantize_values(x: np.ndarray, qp: QuantParams) -> np.ndarray:
+    """Float -> int8 with per-tensor parameters, as QuantizeLinear: saturate(round_half_even(x / s) + zp)."""
+    q = np.round(np.asarray(x, np.float32) / qp.scale.astype(np.float32)) + qp.zero_point
+    return np.clip(q, qp.qmin, qp.qmax).astype(np.int8)
+
+
+def dequantize_values(q: np.ndarray, qp: QuantParams) -> np.ndarray:
+    return ((q.astype(np.int32) - qp.zero_point).astype(np.float32) * qp.scale.astype(np.float32)).astype(np.float32)
+
+
+def _act_fn(act: tuple) -> callable:
+    kind = act[0]
+    if kind == "Relu":
+        return lambda x: np.maximum(x, np.float32(0))
+    if kind == "Clip":
+        return lambda x: np.clip(x, np.float32(act[1]), np.float32(act[2]))
+    if kind == "LeakyRelu":
+        return lambda x: np.where(x >= 0, x, x * np.float32(act[1])).astype(np.float32)
+    if kind == "Sigmoid":
+        return lambda x: (1.0 / (1.0 + np.exp(-x.astype(np.float64)))).astype(np.float32)
+    if kind == "HardSigmoid":
+        return lambda x: np.clip(np.float32(act[1]) * x + np.float32(act[2]), 0, 1).astype(np.float32)
+    if kind == "HardSwish":
+        return lambda x: (x * np.clip(x / np.float32(6) + np.float32(0.5), 0, 1)).astype(np.float32)
+    raise McufError(f"activation {kind} has no int8 table")
+
+
+def activation_lut(act: tuple, qin: QuantParams, qout: QuantParams) -> np.ndarray:
+    """int8[256] table: lut[q + 128] = quantize(act(dequantize(q)))."""
+    q = np.arange(ACT_QMIN, ACT_QMAX + 1, dtype=np.int32)
+    return quantize_values(_act_fn(act)(dequantize_values(q, qin)), qout)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _weight_axis(node: Node, graph: Graph) -> int:
+    """Output-channel axis of a node's constant weight."""
+    if node.op == "Conv":
+        return 0
+    if node.op == "Gemm":
+        return 0 if node.attrs.get("transB") else 1
+    return graph.constants[node.inputs[1]].ndim - 1  # MatMul: [.., K, N]
+
+
+def _act_tuple(node: Node) -> tuple:
+    from .graph import activation_tuple
+
+    return activation_tuple(node)
+
+
+def quantize_graph(graph: Graph, ranges: Mapping[str, tuple[float, float]],
+                   weight_bits: Mapping[str, int] | int = 8) -> QuantizedModel:
+    """Quantize a normalised graph with calibrated activation ranges (toolchain.calibrate).
+
+    weight_bits: one width for every weight layer, or {node name: bits} (others get 8).
+    A tensor missing from `ranges` takes its int8 parameters from graph.source_qparams (a model
+    quantized elsewhere) when it has them."""
+    weight_nodes = [n for n in graph.nodes if n.op in WEIGHT_OPS and n.inputs[1] in graph.constants]
+    if isinstance(weight_bits, int):
+        bits_of = {n.name: weight_bits for n in weight_nodes}
+    else:
+        names = {n.name for n in weight_nodes}
+        unknown = sorted(set(weight_bits) - names)
+        if unknown:
+            raise McufError(f"weight_bits names {unknown}, which are not weight layers; weight layers: {sorted(names)}")
+        bits_of = {n.name: int(weight_bits.get(n.name, 8)) for n in weight_nodes}
+    for name, b in bits_of.items():
+        if b not in WEIGHT_BITS:
+            raise McufError(f"layer '{name}': weight width {b} is not supported; use one of {WEIGHT_BITS}")
+
+    qp: dict[str, QuantParams] = {}
+    qconst: dict[str, np.ndarray] = {}
+    layers: dict[str, LayerQuant] = {}
+
+    def act_qp(t: str) -> QuantParams:
+        if t not in qp:
+            src = graph.source_qparams.get(t)
+            if t in ranges:
+                qp[t] = activation_qparams(*ranges[t])
+            elif src is not None and src.bits == 8 and src.axis is None:
+                # a model quantized elsewhere: keep its scale; uint8 zero points shift to int8
+                zp = int(src.zero_point) - (0 if src.signed else 128)
+                qp[t] = QuantParams(np.asarray(src.scale, np.float32), np.array(zp, np.int32))
+            else:
+                raise McufError(f"no calibrated range for tensor '{t}'; calibrate the same normalised graph")
+        return qp[t]
+
+    def const_operand(t: str) -> None:
+        v = graph.constants[t].astype(np.float32)
+        p = activation_qparams(float(v.min()), float(v.max()))
+        qp[t] = p
+        qconst[t] = quantize_values(v, p)
+
+    for t in graph.inputs:
+        act_qp(t.name)
+    for n in graph.nodes:
+        if n.op in ("QuantizeLinear", "DequantizeLinear"):
+            raise McufError(f"node '{n.name}' ({n.op}): an unpaired quantization node cannot be re-quantized")
+        x = n.inputs[0]
+        y = n.outputs[0]
+        act = n.attrs.get("activation")
+        if n.op in PASSTHROUGH:
+            qp[y] = qp[x]
+            pad = None
+            if n.op == "Pad" and n.attrs["mode"] == "constant":
+                pad = int(quantize_values(np.array(n.attrs["value"], np.float32), qp[x]))
+            layers[n.name] = LayerQuant(n.name, n.op, (x,), y, pad_value=pad)
+            continue
+        out_qp = act_qp(y)
+        acc_t = y  # tensor whose parameters the accumulator is requantized to
+        clamp = (ACT_QMIN, ACT_QMAX)
+        lut = None
+        if act is not None:
+            if act[0] in CLAMP_ACTS:
+                lo, hi = (0.0, np.inf) if act[0] == "Relu" else (act[1], act[2])
+                qlo = ACT_QMIN if not np.isfinite(lo) else int(quantize_values(np.array(lo), out_qp))
+                qhi = ACT_QMAX if not np.isfinite(hi) else int(quantize_values(np.array(hi), out_qp))
+                clamp = (max(ACT_QMIN, qlo), min(ACT_QMAX, qhi))
+            else:
+                acc_t = preact_name(y)
+                lut = activation_lut(act, act_qp(acc_t), out_qp)
+        s_y = float(qp[acc_t].scale) if acc_t in qp else float(act_qp(acc_t).scale)
+        common = dict(node=n.name, op=n.op, output=y, clamp=clamp, lut=lut,
+                      preact=acc_t if acc_t != y else None)
+
+        if n.op in WEIGHT_OPS and n.inputs[1] in graph.constants:
+            if n.op == "Gemm" and n.attrs.get("transA"):
+                raise McufError(f"node '{n.name}' (Gemm): transA = 1 is not supported in int8")
+            s_x = act_qp(x).scale.astype(np.float32)
+            bits = bits_of[n.name]
+            axis = _weight_axis(n, graph)
+            wq, wqp = quantize_weight(graph.constants[n.inputs[1]], bits, axis)
+            qp[n.inputs[1]], qconst[n.inputs[1]] = wqp, wq
+            bias = n.inputs[2] if len(n.inputs) > 2 and n.inputs[2] else None
+            if bias is not None:
+                if bias not in graph.constants:
+                    raise McufError(f"node '{n.name}' ({n.op}): bias '{bias}' must be a constant")
+                bscale = (s_x * wqp.scale).astype(np.float32)
+                b = graph.constants[bias].astype(np.float64).reshape(-1)
+                if b.shape[0] != bscale.shape[0]:
+                    raise McufError(f"node '{n.name}' ({n.op}): bias of shape {graph.constants[bias].shape} "
+                                    f"is not per output channel ({bscale.shape[0]})")
+                qb = np.clip(np.round(b / bscale.astype(np.float64)), -(2**31), 2**31 - 1).astype(np.int32)
+                qp[bias] = QuantParams(bscale, np.zeros_like(qb), bits=32, signed=True, axis=0)
+                qconst[bias] = qb
+            ratio = np.float64(s_x) * wqp.scale.astype(np.float64) / s_y
+            layers[n.name] = LayerQuant(inputs=(x,), weight=n.inputs[1], bias=bias, weight_bits=bits,
+                                        requant=frozen_map({"out": quantize_multiplier(ratio)}), **common)
+        elif n.op in ("MatMul", "Mul", "Gemm"):
+            if n.op == "Gemm" and (len(n.inputs) > 2 and n.inputs[2]):
+                raise McufError(f"node '{n.name}' (Gemm): int8 Gemm of two activations with a bias is not supported")
+            a, b = n.inputs[0], n.inputs[1]
+            for t in (a, b):
+                const_operand(t) if t in graph.constants else act_qp(t)
+            ratio = float(qp[a].scale) * float(qp[b].scale) / s_y
+            layers[n.name] = LayerQuant(inputs=(a, b), requant=frozen_map({"out": quantize_multiplier(ratio)}),
+                                        **common)
+        elif n.op == "Add":
+            a, b = n.inputs
+            for t in (a, b):
+                const_operand(t) if t in graph.constants else act_qp(t)
+            (ma, mb), shift = quantize_multipliers_shared([float(qp[a].scale) / s_y, float(qp[b].scale) / s_y])
+            rq = {k: Requant(np.array(m, np.int32), np.array(shift, np.int32)) for k, m in (("a", ma), ("b", mb))}
+            layers[n.name] = LayerQuant(inputs=(a, b), requant=frozen_map(rq), **common)
+        elif n.op in ("GlobalAveragePool", "AveragePool"):
+            shape = graph.tensors[x].shape
+            if n.op == "GlobalAveragePool":
+                ratio = float(act_qp(x).scale) / (s_y * shape[2] * shape[3])
+            else:
+                counts = np.arange(1, int(np.prod(n.attrs["kernel_shape"])) + 1, dtype=np.float64)
+                ratio = float(act_qp(x).scale) / (s_y * counts)
+            layers[n.name] = LayerQuant(inputs=(x,), requant=frozen_map({"out": quantize_multiplier(ratio)}), **common)
+        elif n.op == "Concat":
+            rq = {}
+            for i, t in enumerate(n.inputs):
+                const_operand(t) if t in graph.constants else act_qp(t)
+                rq[f"in{i}"] = quantize_multiplier(float(qp[t].scale) / s_y)
+            layers[n.name] = LayerQuant(inputs=tuple(n.inputs), requant=frozen_map(rq), **common)
+        elif n.op in LUT_ACTS:
+            table = activation_lut(_act_tuple(n), act_qp(x), out_qp)
+            layers[n.name] = LayerQuant(node=n.name, op=n.op, inputs=(x,), output=y, lut=table)
+        elif n.op == "Softmax":
+            act_qp(x)
+            layers[n.name] = LayerQuant(inputs=(x,), **common)
+        else:
+            raise McufError(f"node '{n.name}' ({n.op}): no int8 quantization rule")
+    return QuantizedModel(
+        graph=graph,
+        tensor_qparams=frozen_map(qp),
+        qconstants=frozen_map(qconst),
+        layers=frozen_map(layers),
+        weight_bits=frozen_map(bits_of),
+    )
