@@ -17,7 +17,7 @@ from toolchain import __version__
 from toolchain.errors import McufError
 from toolchain.paths import RUNTIME_C, RUNTIME_INCLUDE, TEMPLATES
 
-from .kernels import files_for
+from .kernels import files_for, has_kernel
 from .program import Arg, Program, Step
 
 
@@ -125,6 +125,10 @@ def emit_project(prog: Program, out_dir: Path, command_line: str, model_sha256: 
         n_nodes += starts
         prev = st.node
     functions = {s.func for s in all_steps if s.func}
+    missing = sorted(f for f in functions if not has_kernel(f))
+    if missing:
+        raise McufError(f"runtime_c provides no {', '.join(missing)} (a kernel file that does not compile is left "
+                        "out: build runtime_c with CMake to see why)")
     kernel_srcs = files_for(functions)
 
     used = []

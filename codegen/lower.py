@@ -14,7 +14,7 @@ import numpy as np
 from toolchain.errors import McufError
 from toolchain.ir import Graph, Node, QuantParams
 
-from .memory import Lifetime, plan_arena
+from .memory import Lifetime, live_lower_bound, plan_arena
 from .program import CTYPES, Arg, Buffer, Const, Program, Step
 
 PRECISIONS = ("fp32", "fp16", "int8")
@@ -166,7 +166,8 @@ def lower(graph: Graph, precision: str, name: str = "model", qparams: Mapping[st
         buffers=buffers,
         offsets=offsets,
         arena_bytes=plan.total,
-        arena_lower_bound=plan.lower_bound(),
+        # The bound counts tensors only: scratch is the kernels' choice, the tensors are the model's.
+        arena_lower_bound=live_lower_bound(lt for lt in lifetimes if not lt.name.startswith("scratch:")),
         input_convert=tuple(steps[:n_in]),
         output_convert=tuple(out_steps),
     )

@@ -4,7 +4,8 @@
  *   flat_plane3  stride 1, OW == W, 3x3, larger planes: a strip in registers across the nine taps;
  *   flat_plane   the same for any kernel size (masks from a per-lane column index);
  *   *_general    other strides: output rows, strided loads;
- *   gw3_*        3x3 weight gradient with channels in lanes; flat_dot_* / dot_* otherwise.
+ *   gw3_*        3x3 weight gradient with channels in lanes; flat_dot_* / dot_* otherwise;
+ *   conv3_lanes_f32acc  3x3 forward / input gradient with FP32 accumulation, channels in lanes.
  * Columns that would wrap into the neighbouring row are masked off; a masked-off lane of a load
  * touches no memory, so addresses just before a plane are never accessed. */
 #if defined(__riscv_zvfh)
@@ -240,14 +241,91 @@ static void fwd_general(const mcuf_dwconv2d_params *p, const mcuf_f16 *x, const 
     }
 }
 
+/* 3x3 with FP32 accumulation, channels in vector lanes: the nine weight vectors (one value per
+ * channel, strided loads) stay in registers; per output position one strided load per tap inside the
+ * source and one widening fused multiply-add into the FP32 accumulator, rounded once to FP16.
+ *   dst[c, r, q] = init + sum_{a,b} wt(a,b) * src[c, r*s + a - PT, q*s + b - PL]
+ * wt(a, b) = w[c, a, b], or w[c, 2-a, 2-b] when flip (input gradient, stride 1). Terms in (a, b)
+ * order after init, as the portable code: the same FP32 sum, the same FP16 result. */
+static void conv3_lanes_f32acc(int C, const mcuf_f16 *src, int SH, int SW, int sh, int sw, int PT, int PL,
+                               const mcuf_f16 *w, int flip, int init_mode, const mcuf_f16 *bias, mcuf_f16 *dst,
+                               int DH, int DW)
+{
+    const ptrdiff_t ss = (ptrdiff_t)SH * SW * 2, ds = (ptrdiff_t)DH * DW * 2; /* channel strides, bytes */
+    for (int c0 = 0; c0 < C;) {
+        const size_t vl = __riscv_vsetvl_e16m1((size_t)(C - c0));
+        const mcuf_f16 *wc = w + (size_t)c0 * 9;
+#define WV(t) __riscv_vlse16_v_f16m1(wc + (flip ? 8 - (t) : (t)), 18, vl)
+        const vfloat16m1_t w0 = WV(0), w1 = WV(1), w2 = WV(2), w3 = WV(3), w4 = WV(4), w5 = WV(5), w6 = WV(6),
+                           w7 = WV(7), w8 = WV(8);
+#undef WV
+        const vfloat32m2_t b = init_mode == 0 && bias
+                                   ? __riscv_vfwcvt_f_f_v_f32m2(__riscv_vle16_v_f16m1(bias + c0, vl), vl)
+                                   : __riscv_vfmv_v_f_f32m2(0.0f, vl);
+        const mcuf_f16 *sc = src + (size_t)c0 * SH * SW;
+        mcuf_f16 *dc = dst + (size_t)c0 * DH * DW;
+        for (int r = 0; r < DH; r++) {
+            const int t = r * sh - PT;
+            const int v0 = t >= 0 && t < SH, v1 = t + 1 >= 0 && t + 1 < SH, v2 = t + 2 >= 0 && t + 2 < SH;
+            for (int q = 0; q < DW; q++) {
+                const int l = q * sw - PL;
+                const int u0 = l >= 0 && l < SW, u1 = l + 1 >= 0 && l + 1 < SW, u2 = l + 2 >= 0 && l + 2 < SW;
+                mcuf_f16 *d = dc + (size_t)r * DW + q;
+                vfloat32m2_t acc = init_mode == 1 ? __riscv_vfwcvt_f_f_v_f32m2(__riscv_vlse16_v_f16m1(d, ds, vl), vl) : b;
+                const mcuf_f16 *xp = sc + (ptrdiff_t)t * SW + l;
+                if (v0 && v2 && u0 && u2) { /* interior: straight-line, no per-tap test */
+                    const mcuf_f16 *x1 = xp + SW, *x2 = xp + 2 * SW;
+                    acc = __riscv_vfwmacc_vv_f32m2(acc, w0, __riscv_vlse16_v_f16m1(xp, ss, vl), vl);
+                    acc = __riscv_vfwmacc_vv_f32m2(acc, w1, __riscv_vlse16_v_f16m1(xp + 1, ss, vl), vl);
+                    acc = __riscv_vfwmacc_vv_f32m2(acc, w2, __riscv_vlse16_v_f16m1(xp + 2, ss, vl), vl);
+                    acc = __riscv_vfwmacc_vv_f32m2(acc, w3, __riscv_vlse16_v_f16m1(x1, ss, vl), vl);
+                    acc = __riscv_vfwmacc_vv_f32m2(acc, w4, __riscv_vlse16_v_f16m1(x1 + 1, ss, vl), vl);
+                    acc = __riscv_vfwmacc_vv_f32m2(acc, w5, __riscv_vlse16_v_f16m1(x1 + 2, ss, vl), vl);
+                    acc = __riscv_vfwmacc_vv_f32m2(acc, w6, __riscv_vlse16_v_f16m1(x2, ss, vl), vl);
+                    acc = __riscv_vfwmacc_vv_f32m2(acc, w7, __riscv_vlse16_v_f16m1(x2 + 1, ss, vl), vl);
+                    acc = __riscv_vfwmacc_vv_f32m2(acc, w8, __riscv_vlse16_v_f16m1(x2 + 2, ss, vl), vl);
+                    __riscv_vsse16_v_f16m1(d, ds, __riscv_vfncvt_f_f_w_f16m1(acc, vl), vl);
+                    continue;
+                }
+#define TAP(ok, wv, off) \
+    if (ok) acc = __riscv_vfwmacc_vv_f32m2(acc, wv, __riscv_vlse16_v_f16m1(xp + (off), ss, vl), vl)
+                if (v0) {
+                    TAP(u0, w0, 0);
+                    TAP(u1, w1, 1);
+                    TAP(u2, w2, 2);
+                }
+                if (v1) {
+                    TAP(u0, w3, SW);
+                    TAP(u1, w4, SW + 1);
+                    TAP(u2, w5, SW + 2);
+                }
+                if (v2) {
+                    TAP(u0, w6, 2 * SW);
+                    TAP(u1, w7, 2 * SW + 1);
+                    TAP(u2, w8, 2 * SW + 2);
+                }
+#undef TAP
+                __riscv_vsse16_v_f16m1(d, ds, __riscv_vfncvt_f_f_w_f16m1(acc, vl), vl);
+            }
+        }
+        c0 += (int)vl;
+    }
+}
+
 mcuf_status mcuf_dwconv2d_f16_rvv(const mcuf_dwconv2d_params *p, const mcuf_f16 *x, const mcuf_f16 *w,
                                   const mcuf_f16 *bias, mcuf_f16 *y)
 {
     mcuf_status st = mcuf_dwconv2d_check(p);
     if (st != MCUF_OK) return st;
     if (!x || !w || !y) return MCUF_ERR_ARG;
-    /* FP32 accumulation: the scalar register-window kernel (Zvfh implies Zfh) */
-    if (p->acc == MCUF_ACC_F32) return mcuf_dwconv2d_f16_zfh(p, x, w, bias, y);
+    if (p->acc == MCUF_ACC_F32) {
+        if (p->kh == 3 && p->kw == 3 && (size_t)p->C >= 2 * __riscv_vsetvlmax_e16m1()) {
+            conv3_lanes_f32acc(p->C, x, p->H, p->W, p->stride_h, p->stride_w, p->pad_top, p->pad_left, w, 0, 0, bias,
+                               y, p->OH, p->OW);
+            return MCUF_OK;
+        }
+        return mcuf_dwconv2d_f16_zfh(p, x, w, bias, y); /* few channels: the scalar window (Zvfh implies Zfh) */
+    }
     if (!flat_ok(p)) {
         fwd_general(p, x, w, bias, y);
         return MCUF_OK;
@@ -310,7 +388,15 @@ mcuf_status mcuf_dwconv2d_grad_input_f16_rvv(const mcuf_dwconv2d_params *p, cons
     mcuf_status st = mcuf_dwconv2d_check(p);
     if (st != MCUF_OK) return st;
     if (!grad_y || !w || !grad_x) return MCUF_ERR_ARG;
-    if (p->acc == MCUF_ACC_F32) return mcuf_dwconv2d_grad_input_f16_zfh(p, grad_y, w, grad_x);
+    if (p->acc == MCUF_ACC_F32) {
+        if (p->kh == 3 && p->kw == 3 && p->stride_h == 1 && p->stride_w == 1 &&
+            (size_t)p->C >= 2 * __riscv_vsetvlmax_e16m1()) {
+            conv3_lanes_f32acc(p->C, grad_y, p->OH, p->OW, 1, 1, 2 - p->pad_top, 2 - p->pad_left, w, 1,
+                               p->accumulate ? 1 : 2, NULL, grad_x, p->H, p->W);
+            return MCUF_OK;
+        }
+        return mcuf_dwconv2d_grad_input_f16_zfh(p, grad_y, w, grad_x);
+    }
     if (!flat_ok(p)) {
         if (!p->accumulate) fill_planes(p->C, (size_t)p->H * p->W, NULL, grad_x);
         gin_general(p, grad_y, w, grad_x);
@@ -456,6 +542,19 @@ static float flat_dot_f32(const mcuf_f16 *gy, const mcuf_f16 *x, int r0, int r1,
                 const GT g = LD_GY(gc + (size_t)oh * q.OW + ow);                                      \
                 const mcuf_f16 *xp = xc + (ptrdiff_t)ih0 * q.W + iw0;                                 \
                 if (grad_bias) ab = ADD(ab, g);                                                       \
+                if (v0 && v2 && u0 && u2) { /* interior: straight-line, no per-tap test */            \
+                    const mcuf_f16 *x1 = xp + q.W, *x2 = xp + 2 * q.W;                                \
+                    a00 = MACC(a00, g, LD_X(xp));                                                     \
+                    a01 = MACC(a01, g, LD_X(xp + 1));                                                 \
+                    a02 = MACC(a02, g, LD_X(xp + 2));                                                 \
+                    a10 = MACC(a10, g, LD_X(x1));                                                     \
+                    a11 = MACC(a11, g, LD_X(x1 + 1));                                                 \
+                    a12 = MACC(a12, g, LD_X(x1 + 2));                                                 \
+                    a20 = MACC(a20, g, LD_X(x2));                                                     \
+                    a21 = MACC(a21, g, LD_X(x2 + 1));                                                 \
+                    a22 = MACC(a22, g, LD_X(x2 + 2));                                                 \
+                    continue;                                                                         \
+                }                                                                                     \
                 if (v0) {                                                                             \
                     if (u0) a00 = MACC(a00, g, LD_X(xp));                                             \
                     if (u1) a01 = MACC(a01, g, LD_X(xp + 1));                                         \
