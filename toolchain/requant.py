@@ -13,8 +13,9 @@ Rounding half to even is what onnxruntime's QuantizeLinear does (std::nearbyint)
 rounding here agrees with onnxruntime's float path to within one quantization step (the step is
 the float rounding of the reference, not ours; in practice nearly all values are equal).
 
-The C side (`mcuf_rshift_rhe_s64` and `mcuf_requant_s8` in mcuf_s8.h) mirrors `rounding_rshift` and
-`requantize` line by line; tests/host/test_s8_kernels.py checks the two agree bit for bit.
+The C side (`mcuf_rshift_rhe_s64`, `mcuf_requant_s8` and its RV32-friendly `mcuf_requant_s8_neg` in
+mcuf_s8.h) computes the same function as `rounding_rshift` / `requantize` (with 32-bit shifts where it
+can); tests/host/test_s8_kernels.py checks the two agree bit for bit, ties included.
 """
 from __future__ import annotations
 
@@ -170,3 +171,48 @@ def pack_fc_weights_s8(w: np.ndarray) -> np.ndarray:
     if w.ndim != 2:
         raise McufError(f"fully connected weights must be 2-D [Out, In], got shape {w.shape}")
     return pack_conv_weights_s8(w)
+
+
+_SUB_BYTE_RANGE = {4: (-8, 7), 2: (-2, 1)}
+
+
+def _pack_sub_byte(w: np.ndarray, bits: int) -> np.ndarray:
+    """[OC, ...] signed `bits`-wide integers -> the packed block layout of mcuf_conv2d_s8_s4/_s2.
+
+    Blocks of 4 output channels as in `pack_conv_weights_s8`; per k step the 4 channels' fields share
+    4 * bits / 8 bytes, channel t at bit offset (t * bits) % 8 of byte (t * bits) // 8 (low bits first).
+    """
+    lo, hi = _SUB_BYTE_RANGE[bits]
+    w = np.asarray(w)
+    if w.size and (w.min() < lo or w.max() > hi):
+        raise McufError(f"{bits}-bit weights must lie in [{lo}, {hi}], got [{int(w.min())}, {int(w.max())}]")
+    blocks = pack_conv_weights_s8(w.astype(np.int8)).reshape(-1, CONV_OC_BLOCK)  # [blocks*K, 4]
+    fields = blocks.astype(np.int64) & ((1 << bits) - 1)  # two's complement fields
+    per_byte = 8 // bits
+    fields = fields.reshape(blocks.shape[0], CONV_OC_BLOCK // per_byte, per_byte)
+    shifts = np.arange(per_byte, dtype=np.int64) * bits
+    return (fields << shifts).sum(axis=2).astype(np.uint8).ravel()
+
+
+def pack_conv_weights_s4(w: np.ndarray) -> np.ndarray:
+    """Conv weights with values in [-8, 7] ([OC, C, kh, kw], any int dtype) -> mcuf_conv2d_s8_s4's bytes."""
+    return _pack_sub_byte(w, 4)
+
+
+def pack_conv_weights_s2(w: np.ndarray) -> np.ndarray:
+    """Conv weights with values in [-2, 1] ([OC, C, kh, kw], any int dtype) -> mcuf_conv2d_s8_s2's bytes."""
+    return _pack_sub_byte(w, 2)
+
+
+def pack_fc_weights_s4(w: np.ndarray) -> np.ndarray:
+    """Fully connected weights [Out, In] in [-8, 7] -> mcuf_fc_s8_s4's bytes."""
+    if np.asarray(w).ndim != 2:
+        raise McufError(f"fully connected weights must be 2-D [Out, In], got shape {np.asarray(w).shape}")
+    return _pack_sub_byte(w, 4)
+
+
+def pack_fc_weights_s2(w: np.ndarray) -> np.ndarray:
+    """Fully connected weights [Out, In] in [-2, 1] -> mcuf_fc_s8_s2's bytes."""
+    if np.asarray(w).ndim != 2:
+        raise McufError(f"fully connected weights must be 2-D [Out, In], got shape {np.asarray(w).shape}")
+    return _pack_sub_byte(w, 2)

@@ -82,8 +82,12 @@ def conv(node: Node, ctx: LowerCtx) -> list[Step]:
                   args=(Arg("params"), Arg("buf", x), Arg("const", wn), Arg("const", bn), Arg("buf", y)),
                   reads=(x,), writes=(y,), macs=macs)
     else:
-        raise McufError(f"node '{node.name}' (Conv): grouped convolution with group {g['group']} "
-                        f"(C={g['C']}, OC={g['OC']}) is supported only as depthwise (group = C = OC) at {ctx.precision}")
+        st = Step(node=node.name, op="Conv", comment=comment, func=f"mcuf_gconv2d_{sfx}", params_type="mcuf_gconv2d_params",
+                  params={"C": g["C"], "H": g["H"], "W": g["W"], "OC": g["OC"], "OH": g["OH"], "OW": g["OW"],
+                          "kh": g["kh"], "kw": g["kw"], "stride_h": g["sh"], "stride_w": g["sw"], "pad_top": g["pt"],
+                          "pad_left": g["pl"], "pad_bottom": g["pb"], "pad_right": g["pr"], "group": g["group"]},
+                  args=(Arg("params"), Arg("buf", x), Arg("const", wn), Arg("const", bn), Arg("buf", y)),
+                  reads=(x,), writes=(y,), macs=macs)
     return [st, *float_activation_steps(node, ctx, y)]
 
 

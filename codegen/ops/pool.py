@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from toolchain.errors import McufError
 from toolchain.ir import Node
 
 from ..lower import LowerCtx, node_comment, resolver
@@ -18,12 +17,8 @@ def _geometry(node: Node, ctx: LowerCtx) -> dict:
     sh, sw = a["strides"]
     pt, pl, pb, pr = a["pads"]
     H, W, OH, OW = xs[2], xs[3], ys[2], ys[3]
-    # ceil_mode: the last window may hang past the bottom/right padding; the float kernels derive
-    # OH/OW by the floor formula, so that overhang is expressed as extra (ignored) padding.
-    pb_eff = max(pb, (OH - 1) * sh + kh - H - pt)
-    pr_eff = max(pr, (OW - 1) * sw + kw - W - pl)
     return dict(C=xs[1], H=H, W=W, OH=OH, OW=OW, kh=kh, kw=kw, sh=sh, sw=sw, pt=pt, pl=pl, pb=pb, pr=pr,
-                pb_eff=pb_eff, pr_eff=pr_eff, ceil=bool(a.get("ceil_mode", 0)),
+                ceil=bool(a.get("ceil_mode", 0)),
                 cip=int(a.get("count_include_pad", 0)))
 
 
@@ -37,14 +32,11 @@ def pool(node: Node, ctx: LowerCtx) -> list[Step]:
     macs = g["C"] * g["OH"] * g["OW"] * g["kh"] * g["kw"]
     if ctx.precision == "int8":
         return [_pool_s8(node, ctx, g, kind, comment, macs)]
-    if kind == "avg" and g["ceil"] and g["cip"] and (g["pb_eff"] != g["pb"] or g["pr_eff"] != g["pr"]):
-        raise McufError(f"node '{node.name}' (AveragePool): ceil_mode with count_include_pad=1 and windows past the "
-                        "padding is not supported at float precision")
     params = {"C": g["C"], "H": g["H"], "W": g["W"], "OH": g["OH"], "OW": g["OW"], "kh": g["kh"], "kw": g["kw"],
               "stride_h": g["sh"], "stride_w": g["sw"], "pad_top": g["pt"], "pad_left": g["pl"],
-              "pad_bottom": g["pb_eff"], "pad_right": g["pr_eff"], "count_include_pad": g["cip"]}
-    return [Step(node=node.name, op=node.op, comment=comment, func=f"mcuf_{kind}pool2d_{ctx.sfx}",
-                 params_type="mcuf_pool2d_params", params=params,
+              "pad_bottom": g["pb"], "pad_right": g["pr"], "count_include_pad": g["cip"]}
+    return [Step(node=node.name, op=node.op, comment=comment, func=f"mcuf_{kind}pool2d_fwd_{ctx.sfx}",
+                 params_type="mcuf_pool2d_fwd_params", params=params,
                  args=(Arg("params"), Arg("buf", x), Arg("buf", y)), reads=(x,), writes=(y,), macs=0)]
 
 
@@ -56,7 +48,9 @@ def _pool_s8(node: Node, ctx: LowerCtx, g: dict, kind: str, comment: tuple, macs
     lo, hi = (int(lq.clamp[0]), int(lq.clamp[1])) if lq is not None else (-128, 127)
     params = {"C": g["C"], "H": g["H"], "W": g["W"], "OH": g["OH"], "OW": g["OW"], "kh": g["kh"], "kw": g["kw"],
               "stride_h": g["sh"], "stride_w": g["sw"], "pad_top": g["pt"], "pad_left": g["pl"],
-              "pad_bottom": g["pb"], "pad_right": g["pr"], "count_include_pad": g["cip"],
+              # count_include_pad 2 divides every window by kh*kw, as onnxruntime's fused QDQ
+              # AveragePool does (it differs from ONNX only for ceil-mode windows past the padding).
+              "pad_bottom": g["pb"], "pad_right": g["pr"], "count_include_pad": 2 if g["cip"] else 0,
               "in_zp": zp(ctx, x), "out_zp": zp(ctx, y), "act_min": lo, "act_max": hi}
     if kind == "avg":
         ratios = [scale(ctx, x) / (scale(ctx, y) * d) for d in range(1, g["kh"] * g["kw"] + 1)]

@@ -21,8 +21,9 @@
  *                           typical (about 2e-3 for K = 64 on random data).
  *
  * Backends: the unsuffixed functions are portable C (the reference). `_zfh` (scalar Zfh, 5x5 register
- * blocks, K unrolled) and `_rvv` (RVV 1.0 + Zvfh, LMUL 8, several rows of C in flight; VLEN-agnostic)
- * exist only where the compiler targets those extensions (their files compile to nothing elsewhere).
+ * blocks, K unrolled), `_rvf` (FP32 only: the same for scalar F) and `_rvv` (RVV 1.0 + Zvfh, LMUL 8,
+ * several rows of C in flight; VLEN-agnostic) exist only where the compiler targets those extensions
+ * (their files compile to nothing elsewhere).
  * `_naive` is the textbook triple loop (C = A.B only, FP16 accumulate), kept as a benchmark baseline.
  * MCUF_MATMUL_F16 / MCUF_MATMUL_NT_F16 / MCUF_MATMUL_TN_F16 (and _F32) name the best variant for the
  * target being compiled, so callers pick the backend at compile time with a direct call.
@@ -62,9 +63,8 @@ mcuf_status mcuf_matmul_f16_naive(const mcuf_matmul_params *p, const mcuf_f16 *A
 #if defined(__riscv_zfh)
 /* Scalar Zfh: 5x5 register blocks of C (25 fmadd.h per 10 flh, inline assembly), K unrolled by 16;
  * 4-wide edge blocks, and a compact dot product for the 1..3 rows/columns left by dimensions < 12.
- * MCUF_ACC_F32 converts each operand (fcvt.s.h) and accumulates with fmadd.s. Same semantics and
- * results (within the stated tolerances) as the portable ones. Code size about 70 KB for the three
- * forms and both policies (measured with clang-19 -O3). */
+ * MCUF_ACC_F32 uses the same blocks with fcvt.s.h after each flh and fmadd.s, rounding C once.
+ * Same semantics and results (within the stated tolerances) as the portable ones. */
 mcuf_status mcuf_matmul_f16_zfh(const mcuf_matmul_params *p, const mcuf_f16 *A, const mcuf_f16 *B,
                                 const mcuf_f16 *bias, mcuf_f16 *C);
 mcuf_status mcuf_matmul_nt_f16_zfh(const mcuf_matmul_params *p, const mcuf_f16 *A, const mcuf_f16 *B,
@@ -83,6 +83,17 @@ mcuf_status mcuf_matmul_nt_f16_rvv(const mcuf_matmul_params *p, const mcuf_f16 *
                                    const mcuf_f16 *bias, mcuf_f16 *C);
 mcuf_status mcuf_matmul_tn_f16_rvv(const mcuf_matmul_params *p, const mcuf_f16 *A, const mcuf_f16 *B,
                                    const mcuf_f16 *bias, mcuf_f16 *C);
+#endif
+
+#if defined(__riscv) && defined(__riscv_f)
+/* Scalar F: FP32 5x5 register blocks (25 fmadd.s per 10 flw, inline assembly), K unrolled by 16, the
+ * same walk over C as the _zfh variants. */
+mcuf_status mcuf_matmul_f32_rvf(const mcuf_matmul_params *p, const float *A, const float *B,
+                                const float *bias, float *C);
+mcuf_status mcuf_matmul_nt_f32_rvf(const mcuf_matmul_params *p, const float *A, const float *B,
+                                   const float *bias, float *C);
+mcuf_status mcuf_matmul_tn_f32_rvf(const mcuf_matmul_params *p, const float *A, const float *B,
+                                   const float *bias, float *C);
 #endif
 
 #if defined(__riscv_vector) && defined(__riscv_f)
@@ -114,6 +125,10 @@ mcuf_status mcuf_matmul_tn_f32_rvv(const mcuf_matmul_params *p, const float *A, 
 #define MCUF_MATMUL_F32 mcuf_matmul_f32_rvv
 #define MCUF_MATMUL_NT_F32 mcuf_matmul_nt_f32_rvv
 #define MCUF_MATMUL_TN_F32 mcuf_matmul_tn_f32_rvv
+#elif defined(__riscv) && defined(__riscv_f)
+#define MCUF_MATMUL_F32 mcuf_matmul_f32_rvf
+#define MCUF_MATMUL_NT_F32 mcuf_matmul_nt_f32_rvf
+#define MCUF_MATMUL_TN_F32 mcuf_matmul_tn_f32_rvf
 #else
 #define MCUF_MATMUL_F32 mcuf_matmul_f32
 #define MCUF_MATMUL_NT_F32 mcuf_matmul_nt_f32

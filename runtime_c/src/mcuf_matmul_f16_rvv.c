@@ -6,7 +6,7 @@
  * load for the _nt form, whose B is stored transposed) and, per row of A, one flh + vfmacc.vf: 3 * vl
  * MACs for about 8 instructions. Rows left over (M mod 3) run with 2 or 1 rows in flight.
  * Narrow products (N below one register group and M > N, e.g. 128x10) are vectorised along M instead,
- * three columns of C in flight (FP16 accumulate).
+ * three columns of C in flight (both accumulation policies).
  * MCUF_ACC_F32 widens: vfwmacc.vf into FP32 accumulators at LMUL 8 from FP16 rows at LMUL 4, and
  * vfncvt rounds once at the end.
  * Compiled only when the compiler targets V + Zvfh; empty otherwise.
@@ -151,12 +151,64 @@ static ALWAYS_INLINE void cols_h(const int R, const int form, const mcuf_matmul_
     if (R > 2) __riscv_vsse16_v_f16m8(c + 2, sc, c2, vl);
 }
 
+/* FP32 accumulate, narrow C: as cols_h with FP32 accumulators (LMUL 8) fed by FP16 columns of A at
+ * LMUL 4 through vfwmacc.vf, rounding to FP16 once at the end. */
+static ALWAYS_INLINE void cols_s(const int R, const int form, const mcuf_matmul_params *p, const mcuf_f16 *A,
+                                 const mcuf_f16 *B, const mcuf_f16 *bias, mcuf_f16 *C, int i0, int j0,
+                                 size_t vl)
+{
+    const int M = p->M, N = p->N, K = p->K;
+    const ptrdiff_t sc = 2 * (ptrdiff_t)N;
+    mcuf_f16 *c = C + (size_t)i0 * N + j0;
+    vfloat32m8_t c0, c1 = __riscv_vfmv_v_f_f32m8(0.0f, vl), c2 = c1;
+    c0 = c1;
+    if (p->accumulate) {
+        c0 = __riscv_vfwcvt_f_f_v_f32m8(__riscv_vlse16_v_f16m4(c, sc, vl), vl);
+        if (R > 1) c1 = __riscv_vfwcvt_f_f_v_f32m8(__riscv_vlse16_v_f16m4(c + 1, sc, vl), vl);
+        if (R > 2) c2 = __riscv_vfwcvt_f_f_v_f32m8(__riscv_vlse16_v_f16m4(c + 2, sc, vl), vl);
+    }
+    if (bias) {
+        if (p->bias_per_row) {
+            vfloat16m4_t bh = __riscv_vle16_v_f16m4(bias + i0, vl);
+            c0 = __riscv_vfwadd_wv_f32m8(c0, bh, vl);
+            if (R > 1) c1 = __riscv_vfwadd_wv_f32m8(c1, bh, vl);
+            if (R > 2) c2 = __riscv_vfwadd_wv_f32m8(c2, bh, vl);
+        } else {
+            c0 = __riscv_vfadd_vf_f32m8(c0, (float)bias[j0], vl);
+            if (R > 1) c1 = __riscv_vfadd_vf_f32m8(c1, (float)bias[j0 + 1], vl);
+            if (R > 2) c2 = __riscv_vfadd_vf_f32m8(c2, (float)bias[j0 + 2], vl);
+        }
+    }
+    const mcuf_f16 *a = form == FORM_TN ? A + i0 : A + (size_t)i0 * K;
+    const ptrdiff_t sa = form == FORM_TN ? M : 1, sas = 2 * (ptrdiff_t)K;
+    const mcuf_f16 *b = form == FORM_NT ? B + (size_t)j0 * K : B + j0;
+    const ptrdiff_t sbk = form == FORM_NT ? 1 : N, sbj = form == FORM_NT ? K : 1;
+    for (int k = 0; k < K; k++, a += sa, b += sbk) {
+        vfloat16m4_t ak = form == FORM_TN ? __riscv_vle16_v_f16m4(a, vl) : __riscv_vlse16_v_f16m4(a, sas, vl);
+        c0 = __riscv_vfwmacc_vf_f32m8(c0, b[0], ak, vl);
+        if (R > 1) c1 = __riscv_vfwmacc_vf_f32m8(c1, b[sbj], ak, vl);
+        if (R > 2) c2 = __riscv_vfwmacc_vf_f32m8(c2, b[2 * sbj], ak, vl);
+    }
+    __riscv_vsse16_v_f16m4(c, sc, __riscv_vfncvt_f_f_w_f16m4(c0, vl), vl);
+    if (R > 1) __riscv_vsse16_v_f16m4(c + 1, sc, __riscv_vfncvt_f_f_w_f16m4(c1, vl), vl);
+    if (R > 2) __riscv_vsse16_v_f16m4(c + 2, sc, __riscv_vfncvt_f_f_w_f16m4(c2, vl), vl);
+}
+
 #define DEFINE_FORM(NAME, FORM)                                                                          \
     static void NAME(const mcuf_matmul_params *p, const mcuf_f16 *A, const mcuf_f16 *B,                 \
                      const mcuf_f16 *bias, mcuf_f16 *C)                                                  \
     {                                                                                                    \
         const int M = p->M, N = p->N;                                                                    \
-        if (p->acc == MCUF_ACC_F32) {                                                                    \
+        if (p->acc == MCUF_ACC_F32 && (size_t)N < __riscv_vsetvlmax_e16m4() && M > N) {                  \
+            for (int i0 = 0; i0 < M;) {                                                                  \
+                const size_t vl = __riscv_vsetvl_e16m4((size_t)(M - i0));                                \
+                int j0 = 0;                                                                              \
+                for (; j0 + 3 <= N; j0 += 3) cols_s(3, FORM, p, A, B, bias, C, i0, j0, vl);             \
+                if (N - j0 == 2) cols_s(2, FORM, p, A, B, bias, C, i0, j0, vl);                          \
+                else if (N - j0 == 1) cols_s(1, FORM, p, A, B, bias, C, i0, j0, vl);                     \
+                i0 += (int)vl;                                                                           \
+            }                                                                                            \
+        } else if (p->acc == MCUF_ACC_F32) {                                                             \
             for (int j0 = 0; j0 < N;) {                                                                  \
                 const size_t vl = __riscv_vsetvl_e16m4((size_t)(N - j0));                                \
                 int i0 = 0;                                                                              \

@@ -1,0 +1,179 @@
+/* test_conv.c: standalone test of conv2d (im2col + matmul, col2im), pointwise conv and linear, FP16 and
+ * FP32: hand-computed small cases (integers, exact in FP16) for forward, input gradient, weight and
+ * bias gradient, stride, padding, gradient accumulation, and the argument / scratch errors.
+ * Returns the number of failures (0: pass). */
+#include <stdio.h>
+#include <string.h>
+
+#include "mcuf_conv.h"
+
+static int failures;
+
+#define CHECK(cond, ...)                                                                                 \
+    do {                                                                                                 \
+        if (!(cond)) {                                                                                   \
+            failures++;                                                                                  \
+            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                                  \
+            printf(__VA_ARGS__);                                                                         \
+            printf("\n");                                                                                \
+        }                                                                                                \
+    } while (0)
+
+#define MAXN 16
+
+typedef struct {
+    const char *name;
+    mcuf_conv2d_params p;
+    float x[MAXN], w[MAXN], b[MAXN], dy[MAXN];
+    float out[MAXN], dx[MAXN], dw[MAXN], db[MAXN];
+} conv_case;
+
+/* Hand-computed: x = 1..9 as [1,3,3]; w = [[1,0],[0,1]] (2x2); out[i,j] = x[i,j] + x[i+1,j+1];
+ * dy = ones -> dx counts how many windows use each pixel through the 1s of w; dw[ky,kx] = sum of the
+ * 2x2 block of x at (ky,kx); db = 4. */
+static const conv_case CASES[] = {
+    {"2x2 kernel, no padding",
+     {1, 3, 3, 1, 2, 2, 1, 1, 0, 0, 2, 2, MCUF_ACC_F16, 0},
+     {1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 0, 0, 1}, {0.5f}, {1, 1, 1, 1},
+     {6.5f, 8.5f, 12.5f, 14.5f}, {1, 1, 0, 1, 2, 1, 0, 1, 1}, {12, 16, 24, 28}, {4}},
+    /* x = [[1,2],[3,4]], 3x3 ones, pad 1: every output sees all four pixels -> 10; dy = [1,2,3,4]:
+     * every pixel is in every window -> dx = 10; dw[ky,kx] = sum_o dy[o] * x[o + (ky,kx) - 1]. */
+    {"3x3 kernel, pad 1",
+     {1, 2, 2, 1, 3, 3, 1, 1, 1, 1, 2, 2, MCUF_ACC_F32, 0},
+     {1, 2, 3, 4}, {1, 1, 1, 1, 1, 1, 1, 1, 1}, {0}, {1, 2, 3, 4},
+     {10, 10, 10, 10}, {10, 10, 10, 10}, {4, 11, 6, 14, 30, 14, 6, 11, 4}, {10}},
+    /* 1x1 kernel (weight 2), stride 2 on 3x3: out = 2 * x at (0,0),(0,2),(2,0),(2,2), dw = 1+3+7+9; im2col path. */
+    {"1x1 kernel, stride 2",
+     {1, 3, 3, 1, 1, 1, 2, 2, 0, 0, 2, 2, MCUF_ACC_F16, 0},
+     {1, 2, 3, 4, 5, 6, 7, 8, 9}, {2}, {0}, {1, 1, 1, 1},
+     {2, 6, 14, 18}, {2, 0, 2, 0, 0, 0, 2, 0, 2}, {20}, {4}},
+    /* Pointwise path (1x1, stride 1): two input channels, two output channels, 2 pixels.
+     * w = [[1,2],[3,4]], x = [[1,2],[3,4]] -> out = w.x = [[7,10],[15,22]] + b [1,-1]. */
+    {"pointwise path",
+     {2, 1, 2, 2, 1, 1, 1, 1, 0, 0, 1, 2, MCUF_ACC_F32, 0},
+     {1, 2, 3, 4}, {1, 2, 3, 4}, {1, -1}, {1, 0, 0, 1},
+     {8, 11, 14, 21}, {1, 3, 2, 4}, {1, 3, 2, 4}, {1, 1}},
+    /* Gradient accumulation: the 2x2 case with dW/db starting at w/b (accumulate_grad = 1). */
+    {"2x2 kernel, accumulate_grad",
+     {1, 3, 3, 1, 2, 2, 1, 1, 0, 0, 2, 2, MCUF_ACC_F16, 1},
+     {1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 0, 0, 1}, {0.5f}, {1, 1, 1, 1},
+     {6.5f, 8.5f, 12.5f, 14.5f}, {1, 1, 0, 1, 2, 1, 0, 1, 1}, {13, 16, 24, 29}, {4.5f}},
+};
+
+static int n_of(int a, int b, int c) { return a * b * c; }
+
+static void conv_cases(void)
+{
+    static uint64_t scratch[256];
+    for (size_t t = 0; t < sizeof CASES / sizeof CASES[0]; t++) {
+        const conv_case *c = &CASES[t];
+        const mcuf_conv2d_params *p = &c->p;
+        const int nx = n_of(p->cin, p->h, p->w), nw = n_of(p->cout, p->cin, p->kh * p->kw);
+        const int no = n_of(p->cout, p->ho, p->wo);
+        /* FP32 */
+        {
+            float out[MAXN], dx[MAXN], dw[MAXN], db[MAXN];
+            size_t sb = mcuf_conv2d_f32_scratch_size(p), gb = mcuf_conv2d_grad_input_f32_scratch_size(p);
+            memcpy(dw, c->w, sizeof dw);
+            memcpy(db, c->b, sizeof db);
+            CHECK(mcuf_conv2d_f32(p, c->x, c->w, c->b, out, scratch, sb) == MCUF_OK, "%s f32 fwd", c->name);
+            CHECK(mcuf_conv2d_grad_input_f32(p, c->dy, c->w, dx, scratch, gb) == MCUF_OK, "%s f32 gin", c->name);
+            CHECK(mcuf_conv2d_grad_weight_f32(p, c->x, c->dy, dw, db, scratch, sb) == MCUF_OK, "%s f32 gw", c->name);
+            for (int i = 0; i < no; i++) CHECK(out[i] == c->out[i], "%s f32 out[%d] = %g", c->name, i, (double)out[i]);
+            for (int i = 0; i < nx; i++) CHECK(dx[i] == c->dx[i], "%s f32 dx[%d] = %g", c->name, i, (double)dx[i]);
+            for (int i = 0; i < nw; i++) CHECK(dw[i] == c->dw[i], "%s f32 dw[%d] = %g", c->name, i, (double)dw[i]);
+            for (int i = 0; i < p->cout; i++) CHECK(db[i] == c->db[i], "%s f32 db[%d] = %g", c->name, i, (double)db[i]);
+        }
+        /* FP16 */
+        {
+            mcuf_f16 x[MAXN], w[MAXN], b[MAXN], dy[MAXN], out[MAXN], dx[MAXN], dw[MAXN], db[MAXN];
+            for (int i = 0; i < MAXN; i++) {
+                x[i] = (mcuf_f16)c->x[i], w[i] = (mcuf_f16)c->w[i], b[i] = (mcuf_f16)c->b[i];
+                dy[i] = (mcuf_f16)c->dy[i], dw[i] = w[i], db[i] = b[i];
+            }
+            size_t sb = mcuf_conv2d_f16_scratch_size(p), gb = mcuf_conv2d_grad_input_f16_scratch_size(p);
+            CHECK(mcuf_conv2d_f16(p, x, w, b, out, scratch, sb) == MCUF_OK, "%s f16 fwd", c->name);
+            CHECK(mcuf_conv2d_grad_input_f16(p, dy, w, dx, scratch, gb) == MCUF_OK, "%s f16 gin", c->name);
+            CHECK(mcuf_conv2d_grad_weight_f16(p, x, dy, dw, db, scratch, sb) == MCUF_OK, "%s f16 gw", c->name);
+            for (int i = 0; i < no; i++) CHECK((float)out[i] == c->out[i], "%s f16 out[%d]", c->name, i);
+            for (int i = 0; i < nx; i++) CHECK((float)dx[i] == c->dx[i], "%s f16 dx[%d]", c->name, i);
+            for (int i = 0; i < nw; i++) CHECK((float)dw[i] == c->dw[i], "%s f16 dw[%d]", c->name, i);
+            for (int i = 0; i < p->cout; i++) CHECK((float)db[i] == c->db[i], "%s f16 db[%d]", c->name, i);
+        }
+    }
+}
+
+/* y = x . W^T + b with x [2, 2] = [[1,2],[3,4]], W [3, 2] = [[1,0],[0,1],[1,1]], b = [0,0,1];
+ * dy = [[1,0,1],[0,1,0]] -> dx = dy.W = [[2,1],[0,1]], dW = dy^T.x = [[1,2],[3,4],[1,2]], db = [1,1,1]. */
+static void linear_case(void)
+{
+    const mcuf_linear_params p = {2, 2, 3, MCUF_ACC_F32, 0};
+    const float x[4] = {1, 2, 3, 4}, w[6] = {1, 0, 0, 1, 1, 1}, b[3] = {0, 0, 1}, dy[6] = {1, 0, 1, 0, 1, 0};
+    const float y_ref[6] = {1, 2, 4, 3, 4, 8}, dx_ref[4] = {2, 1, 0, 1}, dw_ref[6] = {1, 2, 3, 4, 1, 2};
+    float y[6], dx[4], dw[6], db[3];
+    mcuf_f16 xh[4], wh[6], bh[3], dyh[6], yh[6], dxh[4], dwh[6], dbh[3];
+    for (int i = 0; i < 6; i++) wh[i] = (mcuf_f16)w[i], dyh[i] = (mcuf_f16)dy[i];
+    for (int i = 0; i < 4; i++) xh[i] = (mcuf_f16)x[i];
+    for (int i = 0; i < 3; i++) bh[i] = (mcuf_f16)b[i];
+    CHECK(mcuf_linear_f32(&p, x, w, b, y) == MCUF_OK, "linear f32");
+    CHECK(mcuf_linear_grad_input_f32(&p, dy, w, dx) == MCUF_OK, "linear f32 gin");
+    CHECK(mcuf_linear_grad_weight_f32(&p, x, dy, dw, db) == MCUF_OK, "linear f32 gw");
+    CHECK(mcuf_linear_f16(&p, xh, wh, bh, yh) == MCUF_OK, "linear f16");
+    CHECK(mcuf_linear_grad_input_f16(&p, dyh, wh, dxh) == MCUF_OK, "linear f16 gin");
+    CHECK(mcuf_linear_grad_weight_f16(&p, xh, dyh, dwh, dbh) == MCUF_OK, "linear f16 gw");
+    for (int i = 0; i < 6; i++) CHECK(y[i] == y_ref[i] && (float)yh[i] == y_ref[i], "linear y[%d]", i);
+    for (int i = 0; i < 4; i++) CHECK(dx[i] == dx_ref[i] && (float)dxh[i] == dx_ref[i], "linear dx[%d]", i);
+    for (int i = 0; i < 6; i++) CHECK(dw[i] == dw_ref[i] && (float)dwh[i] == dw_ref[i], "linear dw[%d]", i);
+    for (int i = 0; i < 3; i++) CHECK(db[i] == 1.0f && (float)dbh[i] == 1.0f, "linear db[%d]", i);
+}
+
+/* Pointwise functions against the conv2d pointwise path of the same case. */
+static void pointwise_case(void)
+{
+    const mcuf_pointwise_params p = {2, 2, 2, MCUF_ACC_F32, 0};
+    const conv_case *c = &CASES[3];
+    float out[4], dx[4], dw[4], db[2];
+    CHECK(mcuf_pointwise_f32(&p, c->x, c->w, c->b, out) == MCUF_OK, "pointwise fwd");
+    CHECK(mcuf_pointwise_grad_input_f32(&p, c->dy, c->w, dx) == MCUF_OK, "pointwise gin");
+    CHECK(mcuf_pointwise_grad_weight_f32(&p, c->x, c->dy, dw, db) == MCUF_OK, "pointwise gw");
+    for (int i = 0; i < 4; i++) CHECK(out[i] == c->out[i] && dx[i] == c->dx[i] && dw[i] == c->dw[i], "pointwise [%d]", i);
+    CHECK(db[0] == 1 && db[1] == 1, "pointwise db");
+}
+
+static void errors(void)
+{
+    const mcuf_conv2d_params p = CASES[0].p;
+    mcuf_conv2d_params bad = p;
+    bad.stride_w = 0;
+    float x[MAXN] = {0}, out[MAXN];
+    uint64_t scratch[64];
+    const size_t sb = mcuf_conv2d_f32_scratch_size(&p);
+    const size_t gb = mcuf_conv2d_grad_input_f32_scratch_size(&p);
+    CHECK(sb == 4 * 4 * sizeof(float), "scratch size %u", (unsigned)sb); /* im2col [4, 4] */
+    /* stride 1: flipped weights [1, 4] + im2col of dout [4, 9] */
+    CHECK(gb == (4 + 4 * 9) * sizeof(float), "grad input scratch size %u", (unsigned)gb);
+    CHECK(mcuf_conv2d_f32(&p, x, x, NULL, out, NULL, sb) == MCUF_ERR_SCRATCH, "NULL scratch");
+    CHECK(mcuf_conv2d_f32(&p, x, x, NULL, out, scratch, sb - 1) == MCUF_ERR_SCRATCH, "small scratch");
+    CHECK(mcuf_conv2d_grad_input_f32(&p, x, x, out, NULL, gb) == MCUF_ERR_SCRATCH, "gin NULL scratch");
+    CHECK(mcuf_conv2d_grad_input_f32(&p, x, x, out, scratch, gb - 4) == MCUF_ERR_SCRATCH, "gin small scratch");
+    CHECK(mcuf_conv2d_grad_weight_f32(&p, x, x, out, NULL, scratch, 0) == MCUF_ERR_SCRATCH, "gw small scratch");
+    CHECK(mcuf_conv2d_f32(&bad, x, x, NULL, out, scratch, sb) == MCUF_ERR_ARG, "stride 0");
+    CHECK(mcuf_conv2d_f32_scratch_size(&bad) == 0, "scratch size of bad params");
+    CHECK(mcuf_conv2d_f32(&p, NULL, x, NULL, out, scratch, sb) == MCUF_ERR_ARG, "NULL input");
+    CHECK(mcuf_conv2d_f32(NULL, x, x, NULL, out, scratch, sb) == MCUF_ERR_ARG, "NULL params");
+    CHECK(mcuf_conv2d_grad_weight_f32(&p, x, x, NULL, NULL, scratch, sb) == MCUF_ERR_ARG, "NULL dw");
+    const mcuf_linear_params lp = {0, 2, 3, MCUF_ACC_F32, 0};
+    CHECK(mcuf_linear_f32(&lp, x, x, NULL, out) == MCUF_ERR_ARG, "linear batch 0");
+    const mcuf_pointwise_params pp = {2, 2, 0, MCUF_ACC_F32, 0};
+    CHECK(mcuf_pointwise_f32(&pp, x, x, NULL, out) == MCUF_ERR_ARG, "pointwise hw 0");
+}
+
+int main(void)
+{
+    conv_cases();
+    linear_case();
+    pointwise_case();
+    errors();
+    printf("test_conv: %d failure(s)\n", failures);
+    return failures != 0;
+}

@@ -1,0 +1,42 @@
+"""int8 conv / depthwise / fc kernels under QEMU (rv32, rv32-zvfh): one driver runs the whole case table; every
+output must equal the host's bit for bit (and so the integer numpy reference)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from toolchain import harness
+from toolchain.targets import TARGETS
+
+from ..host.s8_ref import (CONV_CASES, DW_CASES, FC_CASES, SUBBYTE_CONV_CASES, SUBBYTE_FC_CASES, S8_DRIVER, QuantConv, conv_ref, driver_inputs, fc_ref,
+                           make_conv, make_fc, run_conv, run_fc, split_outputs)
+
+pytestmark = pytest.mark.qemu
+
+
+# rv32-zvfh too: clang auto-vectorises these integer loops there (another code path to get right).
+@pytest.mark.parametrize("name", ["rv32", "rv32-zvfh"])
+@pytest.mark.parametrize("fc_packed", [False, True], ids=["fc_rows", "fc_packed"])
+def test_s8_table_on_riscv_matches_host_bit_exactly(name, fc_packed):
+    items = ([make_conv(c) for c in CONV_CASES + DW_CASES + SUBBYTE_CONV_CASES] +
+             [make_fc(c) for c in FC_CASES + SUBBYTE_FC_CASES])
+    inputs, outs = driver_inputs(items, fc_packed)
+    target = TARGETS[name]
+    exe = harness.build(target, [S8_DRIVER, *(S8_DRIVER.parent.parent / "src" / s
+                                              for s in ("mcuf_conv_s8.c", "mcuf_eltwise_s8.c"))])
+    res = harness.run(target, exe, inputs)
+    got = split_outputs(res.outputs["out"], outs)
+    for i, (q, g) in enumerate(zip(items, got)):
+        host, _ = run_conv(q) if isinstance(q, QuantConv) else run_fc(q, fc_packed)
+        ref = conv_ref(q) if isinstance(q, QuantConv) else fc_ref(q)
+        np.testing.assert_array_equal(g, host, err_msg=f"case {i}: {q.case}")
+        np.testing.assert_array_equal(g, ref, err_msg=f"case {i}: {q.case}")
+        assert res.counts[f"case{i}"] > 0
+
+
+def test_c_unit_test_passes_on_rv32():
+    """runtime_c/tests/test_s8.c under QEMU (its own main; exits non-zero on a failure)."""
+    src = S8_DRIVER.parent
+    exe = harness.build(TARGETS["rv32"], [src / "test_s8.c", src.parent / "src/mcuf_conv_s8.c",
+                                          src.parent / "src/mcuf_eltwise_s8.c"], with_io=False)
+    assert "test_s8: 0 failures" in harness.run(TARGETS["rv32"], exe, {}).stdout
