@@ -153,7 +153,17 @@ static void errors(void)
     /* stride 1: flipped weights [1, 4] + im2col of dout [4, 9] */
     CHECK(gb == (4 + 4 * 9) * sizeof(float), "grad input scratch size %u", (unsigned)gb);
     CHECK(mcuf_conv2d_f32(&p, x, x, NULL, out, NULL, sb) == MCUF_ERR_SCRATCH, "NULL scratch");
-    CHECK(mcuf_conv2d_f32(&p, x, x, NULL, out, scratch, sb - 1) == MCUF_ERR_SCRATCH, "small scratch");
+    /* The forward pass runs in bands: one output row needs im2col [4, 2] + staging [1, 2]. */
+    const size_t mb = mcuf_conv2d_f32_min_scratch_size(&p);
+    CHECK(mb == (4 + 1) * 2 * sizeof(float), "min scratch size %u", (unsigned)mb);
+    CHECK(mcuf_conv2d_f32(&p, x, x, NULL, out, scratch, mb - 1) == MCUF_ERR_SCRATCH, "small scratch");
+    {
+        float full[4], band[4];
+        const conv_case *c = &CASES[0];
+        CHECK(mcuf_conv2d_f32(&p, c->x, c->w, c->b, full, scratch, sb) == MCUF_OK, "full scratch");
+        CHECK(mcuf_conv2d_f32(&p, c->x, c->w, c->b, band, scratch, mb) == MCUF_OK, "one-row bands");
+        for (int i = 0; i < 4; i++) CHECK(band[i] == full[i] && band[i] == c->out[i], "banded out[%d]", i);
+    }
     CHECK(mcuf_conv2d_grad_input_f32(&p, x, x, out, NULL, gb) == MCUF_ERR_SCRATCH, "gin NULL scratch");
     CHECK(mcuf_conv2d_grad_input_f32(&p, x, x, out, scratch, gb - 4) == MCUF_ERR_SCRATCH, "gin small scratch");
     CHECK(mcuf_conv2d_grad_weight_f32(&p, x, x, out, NULL, scratch, 0) == MCUF_ERR_SCRATCH, "gw small scratch");
