@@ -55,15 +55,26 @@ def c_sources(c_dir: Path, name: str) -> tuple[list[Path], list[Path]]:
     return srcs, incs
 
 
+# Samples per QEMU run when a data set is run in chunks (for the progress bar): large enough that
+# QEMU's start-up (~50 ms) stays small next to the work, small enough that the bar moves.
+CHUNKS = 20
+
+
 def run_library(c_dir: Path, meta: dict, target: Target, inputs: Sequence[np.ndarray],
-                profile: bool = False, timeout: float = 600.0) -> tuple[list[np.ndarray], RunStats]:
-    """Run the generated library on N samples: `inputs[i]` is [N, *shape_i]; returns outputs [N, *shape]."""
+                profile: bool = False, timeout: float = 600.0, quiet: bool = True) -> tuple[list[np.ndarray], RunStats]:
+    """Run the generated library on N samples: `inputs[i]` is [N, *shape_i]; returns outputs [N, *shape].
+
+    The samples go through in up to CHUNKS runs of one build (the driver reads how many samples each
+    run holds from its input files), with a progress bar unless `quiet`; `timeout` is per run."""
+    from tqdm import tqdm
+
     name = meta["name"]
     n = int(inputs[0].shape[0]) if inputs else 1
+    chunk = max(1, -(-n // CHUNKS))
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)
     driver_src = env.get_template("run_driver.c.j2").render(
-        name=name, NAME=name.upper(), n_samples=n, inputs=meta["inputs"], outputs=meta["outputs"],
+        name=name, NAME=name.upper(), n_samples=chunk, inputs=meta["inputs"], outputs=meta["outputs"],
         profile=profile, n_layers=meta["n_layers"])
     srcs, incs = c_sources(Path(c_dir), name)
     with tempfile.TemporaryDirectory(prefix="mcuf-driver-") as tmp:
@@ -71,23 +82,33 @@ def run_library(c_dir: Path, meta: dict, target: Target, inputs: Sequence[np.nda
         drv.write_text(driver_src)
         defines = {f"{name.upper()}_PROFILE": None} if profile else {}
         exe = harness.build(target, [drv, *srcs], incs, defines)
-    feeds = {f"in{i}": np.ascontiguousarray(a, dtype=np.float32) for i, a in enumerate(inputs)}
-    res = harness.run(target, exe, feeds, timeout=timeout)
-    outs = []
-    for i, o in enumerate(meta["outputs"]):
-        outs.append(res.outputs[f"out{i}"].reshape((n, *o["shape"])))
-    total = res.counts.get("inferences")
-    layer_costs = tuple(res.counts[f"layer{i}"] for i in range(meta["n_layers"])) if profile and total is not None else ()
+    parts: list[list[np.ndarray]] = [[] for _ in meta["outputs"]]
+    total: int | None = 0
+    layer_costs: tuple[int, ...] = ()
+    where = "under QEMU " if target.emulated else ""
+    with tqdm(total=n, desc=f"run {where}{target.name}", unit="sample", disable=quiet or n <= 1) as bar:
+        for start in range(0, n, chunk):
+            feeds = {f"in{i}": np.ascontiguousarray(a[start:start + chunk], dtype=np.float32) for i, a in enumerate(inputs)}
+            res = harness.run(target, exe, feeds, timeout=timeout)
+            got = min(chunk, n - start)
+            for i, o in enumerate(meta["outputs"]):
+                parts[i].append(res.outputs[f"out{i}"].reshape((got, *o["shape"])))
+            count = res.counts.get("inferences")
+            total = None if count is None or total is None else total + count
+            if profile and count is not None:  # the driver marks the layers of its last inference
+                layer_costs = tuple(res.counts[f"layer{i}"] for i in range(meta["n_layers"]))
+            bar.update(got)
+    outs = [np.concatenate(p) for p in parts]
     stats = RunStats(target.name, n, (total / n) if total is not None else None, int(meta["arena_bytes"]),
                      int(meta["flash_bytes"]), layer_costs)
     return outs, stats
 
 
 def run_folder(out_dir: Path, samples: list[dict[str, np.ndarray]], target_name: str | None = None,
-               timeout: float = 600.0) -> tuple[dict[str, np.ndarray], RunStats]:
-    """`mcuforge run`: outputs by ONNX output name, [N, *shape], and the run's stats."""
+               timeout: float = 600.0, quiet: bool = True) -> tuple[dict[str, np.ndarray], RunStats]:
+    """`mcuforge run`: outputs by ONNX output name, [N, *shape], and the run's stats (progress bar unless `quiet`)."""
     meta = read_meta(out_dir)
     target = get_target(target_name or meta["target"])
     arrays = [np.stack([s[i["name"]] for s in samples]).astype(np.float32) for i in meta["inputs"]]
-    outs, stats = run_library(Path(out_dir) / "c", meta, target, arrays, timeout=timeout)
+    outs, stats = run_library(Path(out_dir) / "c", meta, target, arrays, timeout=timeout, quiet=quiet)
     return {o["name"]: v for o, v in zip(meta["outputs"], outs)}, stats
