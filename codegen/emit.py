@@ -84,6 +84,8 @@ def _render_steps(prog: Program, steps: Sequence[Step], prefix: str, start: int)
                 args.append(f"&{pname}")
             elif a.kind == "scratch":
                 args.append(f"scratch_{i}")
+            elif a.kind == "scratch_bytes":
+                args.append(str(st.scratch_bytes))
             else:
                 args.append(a.value)
         decl = None

@@ -51,7 +51,7 @@ class Const:
 class Arg:
     """One argument of a kernel call: a buffer, a constant, the step's params or scratch, or a literal."""
 
-    kind: str  # "buf" | "const" | "params" | "scratch" | "lit"
+    kind: str  # "buf" | "const" | "params" | "scratch" | "scratch_bytes" | "lit"
     value: str = ""
     offset: int = 0  # elements past the start of the buffer or constant
 
@@ -69,7 +69,8 @@ class Step:
     params: Mapping[str, Any] = field(default_factory=dict)
     reads: tuple[str, ...] = ()
     writes: tuple[str, ...] = ()
-    scratch_bytes: int = 0
+    scratch_bytes: int = 0  # the most the kernel can use
+    scratch_min: int = 0  # > 0: the kernel also works with any size down to this (banded)
     alias_of: str | None = None  # output shares the input's bytes (view ops)
     in_place: bool = False  # output may take the input's bytes when the input dies here
     macs: int = 0

@@ -23,15 +23,7 @@ def run_bench_kernels(target_name: str, quiet: bool = False) -> list[dict]:
 
 
 def format_table(records: list[dict]) -> str:
-    """A fixed-width table of benchmark records, one line each."""
-    head = f"{'kernel':<22} {'dtype':<5} {'backend':<8} {'shape':<16} {'MACs':>10} {'instret':>11} {'MAC/instr':>9} {'max rel err':>11}"
-    lines = [head, "-" * len(head)]
-    for r in records:
-        mpi = r.get("mac_per_instr")
-        err = r.get("max_rel_err")
-        lines.append(
-            f"{r['kernel']:<22} {r['dtype']:<5} {r['backend']:<8} {r['shape']:<16} {r['macs']:>10} "
-            f"{r['instret']:>11} {(f'{mpi:.3f}' if mpi is not None else '-'):>9} "
-            f"{(f'{err:.2e}' if err is not None else '-'):>11}"
-        )
-    return "\n".join(lines)
+    """The table printed by `mcuforge bench kernels` (one format for every family's records)."""
+    from .bench_kernels import format_table as table
+
+    return table(records)

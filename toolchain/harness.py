@@ -94,7 +94,9 @@ def _build_key(target: Target, sources: Sequence[Path], include_dirs: Sequence[P
         h.update(f"-D{k}={defines[k]}".encode() + b"\0")
     for src in sources:
         h.update(str(src).encode() + b"\0" + Path(src).read_bytes() + b"\0")
-    for hdr in _headers_under(include_dirs):
+    # Private headers sit beside the sources that include them (#include "x.h" searches there first).
+    dirs = dict.fromkeys([*include_dirs, *(Path(src).parent for src in sources)])
+    for hdr in _headers_under(dirs):
         h.update(str(hdr).encode() + b"\0" + hdr.read_bytes() + b"\0")
     return h.hexdigest()[:24]
 

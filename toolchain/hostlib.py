@@ -70,7 +70,7 @@ def load_library(sources: Sequence[str | Path], include_dirs: Sequence[str | Pat
     h = hashlib.sha256()
     for part in (*host.cflags, _tool_identity(gcc), *_define_flags(defines or {})):
         h.update(part.encode() + b"\0")
-    for f in [*srcs, *_headers_under(incs)]:
+    for f in [*srcs, *_headers_under(dict.fromkeys([*incs, *(s.parent for s in srcs)]))]:
         h.update(str(f).encode() + b"\0" + f.read_bytes() + b"\0")
     key = h.hexdigest()[:24]
     out_dir = Path(cache_dir or default_cache_dir()) / "hostlib" / key

@@ -28,12 +28,8 @@ def _geometry(node: Node, ctx: LowerCtx) -> dict:
 
 
 def conv2d_scratch_elems(g: dict) -> int:
-    """Mirror of mcuf_conv2d_*_scratch_size (runtime_c/src/mcuf_conv.c), in elements."""
-    n = g["C"] * g["kh"] * g["kw"] * g["OH"] * g["OW"]
-    if g["sh"] == 1 and g["sw"] == 1 and g["pt"] <= g["kh"] - 1 and g["pl"] <= g["kw"] - 1:
-        kk = g["kh"] * g["kw"]
-        n = max(n, g["OC"] * kk * g["H"] * g["W"] + g["C"] * g["OC"] * kk)
-    return n
+    """Mirror of mcuf_conv2d_*_scratch_size (forward: the im2col matrix), in elements."""
+    return g["C"] * g["kh"] * g["kw"] * g["OH"] * g["OW"]
 
 
 def _detail(g: dict) -> str:
@@ -64,15 +60,17 @@ def conv(node: Node, ctx: LowerCtx) -> list[Step]:
                       args=(Arg("params"), Arg("buf", x), Arg("const", wn), Arg("const", bn), Arg("buf", y)),
                       reads=(x,), writes=(y,), macs=macs)
         else:
-            scratch = conv2d_scratch_elems(g) * _ELEM[ctx.act_ctype]
+            elem = _ELEM[ctx.act_ctype]
+            scratch = conv2d_scratch_elems(g) * elem
+            band = min(scratch, (g["C"] * g["kh"] * g["kw"] + g["OC"]) * g["OW"] * elem)  # ..._min_scratch_size
             st = Step(node=node.name, op="Conv", comment=comment, func=f"mcuf_conv2d_{sfx}",
                       params_type="mcuf_conv2d_params",
                       params={"cin": g["C"], "h": g["H"], "w": g["W"], "cout": g["OC"], "kh": g["kh"], "kw": g["kw"],
                               "stride_h": g["sh"], "stride_w": g["sw"], "pad_top": g["pt"], "pad_left": g["pl"],
                               "ho": g["OH"], "wo": g["OW"], "acc": acc, "accumulate_grad": 0},
                       args=(Arg("params"), Arg("buf", x), Arg("const", wn), Arg("const", bn), Arg("buf", y),
-                            Arg("scratch"), Arg("lit", str(scratch))),
-                      reads=(x,), writes=(y,), scratch_bytes=scratch, macs=macs)
+                            Arg("scratch"), Arg("scratch_bytes")),
+                      reads=(x,), writes=(y,), scratch_bytes=scratch, scratch_min=band, macs=macs)
     elif g["group"] == g["C"] == g["OC"]:
         st = Step(node=node.name, op="Conv", comment=comment, func=target_variant(ctx, f"mcuf_dwconv2d_{sfx}"),
                   params_type="mcuf_dwconv2d_params",

@@ -20,8 +20,9 @@
  * Gradients: grad_input overwrites din; grad_weight overwrites dW and db, or adds into them when
  * p->accumulate_grad is 1 (gradient accumulation over a batch). db may be NULL.
  * Returns MCUF_ERR_ARG for NULL required pointers or inconsistent params, MCUF_ERR_SCRATCH when
- * scratch is NULL or scratch_bytes is smaller than the function's ..._scratch_size(p) (forward and
- * weight gradient: mcuf_conv2d_<dt>_scratch_size; input gradient: mcuf_conv2d_grad_input_<dt>_scratch_size).
+ * scratch is NULL or scratch_bytes is smaller than the function's requirement (forward:
+ * mcuf_conv2d_<dt>_min_scratch_size, banded below mcuf_conv2d_<dt>_scratch_size; weight gradient:
+ * mcuf_conv2d_<dt>_scratch_size; input gradient: mcuf_conv2d_grad_input_<dt>_scratch_size).
  * All params are computed offline (codegen); the kernels check them, they do not derive them.
  */
 #ifndef MCUF_CONV_H
@@ -57,6 +58,12 @@ typedef struct {
  * for invalid params. */
 size_t mcuf_conv2d_f16_scratch_size(const mcuf_conv2d_params *p);
 size_t mcuf_conv2d_f32_scratch_size(const mcuf_conv2d_params *p);
+/* Smallest scratch mcuf_conv2d_<dt> accepts: one band of one output row, (cin*kh*kw + cout) * wo
+ * elements, or ..._scratch_size(p) if that is smaller (0 for 1x1 / stride 1 / no padding). Between this and ..._scratch_size(p) the forward pass
+ * works in bands of as many output rows as fit (im2col of the band, matmul into a staging block,
+ * copy into place), so an inference arena need not hold the whole im2col matrix. */
+size_t mcuf_conv2d_f16_min_scratch_size(const mcuf_conv2d_params *p);
+size_t mcuf_conv2d_f32_min_scratch_size(const mcuf_conv2d_params *p);
 /* Scratch bytes of mcuf_conv2d_grad_input_*: at stride 1 (pads < kernel) the flipped weights
  * [cin, cout*kh*kw] plus the im2col matrix of dout [cout*kh*kw, h*w]; otherwise the dcol matrix
  * [cin*kh*kw, ho*wo] that col2im reads. 0 for 1x1 / stride 1 / no padding and invalid params. */
@@ -120,5 +127,27 @@ mcuf_status mcuf_linear_grad_weight_f16(const mcuf_linear_params *p, const mcuf_
                                         mcuf_f16 *dw, mcuf_f16 *db);
 mcuf_status mcuf_linear_grad_weight_f32(const mcuf_linear_params *p, const float *x, const float *dy,
                                         float *dw, float *db);
+
+/* Direct 3x3 convolution, stride 1, group 1, FP32, for inference: no im2col. Bias and the activation
+ * are applied as each output is written (no second pass over the output).
+ *   in [cin, h, w], w [cout, cin, 3, 3], bias [cout] (NULL: none), out [cout, ho, wo].
+ *   ho = h + pad_top + pad_bottom - 2, wo likewise; pads 0..2 (bottom/right are what ho/wo imply).
+ *   act: MCUF_ACT_NONE (0), MCUF_ACT_RELU (1, y = x < 0 ? 0 : x) or MCUF_ACT_CLIP (2, y = min(max(x,
+ *   act_lo), act_hi)); the values of mcuf_act_kind (mcuf_eltwise.h).
+ * Scratch: mcuf_conv2d_f32_3x3_scratch_size(p) bytes, the zero-padded input [cin, ho + 2, wo + 2]
+ * (0 when there is no padding: the input is read in place; scratch may then be NULL).
+ * Errors: MCUF_ERR_ARG for NULL in/w/out or inconsistent params, MCUF_ERR_SCRATCH for too little scratch. */
+typedef struct {
+    int cin, h, w;          /* input [cin, h, w] */
+    int cout;               /* weight [cout, cin, 3, 3] */
+    int pad_top, pad_left;  /* 0..2 */
+    int ho, wo;             /* output [cout, ho, wo] */
+    int act;                /* MCUF_ACT_NONE, MCUF_ACT_RELU or MCUF_ACT_CLIP */
+    float act_lo, act_hi;   /* Clip bounds (ignored otherwise) */
+} mcuf_conv2d_3x3_params;
+
+size_t mcuf_conv2d_f32_3x3_scratch_size(const mcuf_conv2d_3x3_params *p);
+mcuf_status mcuf_conv2d_f32_3x3(const mcuf_conv2d_3x3_params *p, const float *in, const float *w,
+                                const float *bias, float *out, void *scratch, size_t scratch_bytes);
 
 #endif /* MCUF_CONV_H */

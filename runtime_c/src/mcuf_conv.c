@@ -196,10 +196,58 @@ static void copy_f32(float *dst, const float *src, int n)
 #endif
 }
 
+/* y[o] = bias[o] + x . w[o, :] for one input row (inference's linear layer), four outputs at a time
+ * so each x[k] load feeds four FMAs, accumulating in float. A matmul with M = 1 cannot block rows and
+ * runs near 0.14 MAC per instruction on rv32; this runs near 0.4. */
+#define DEFINE_GEMV(T, SFX)                                                                              \
+    static void linear_gemv_##SFX(int in, int out, const T *restrict x, const T *restrict w,           \
+                                  const T *restrict bias, T *restrict y)                                 \
+    {                                                                                                    \
+        int o = 0;                                                                                       \
+        for (; o + 4 <= out; o += 4) {                                                                   \
+            const T *w0 = w + (size_t)o * in, *w1 = w0 + in, *w2 = w1 + in, *w3 = w2 + in;              \
+            float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;                                            \
+            for (int k = 0; k < in; k++) {                                                               \
+                const float xk = (float)x[k];                                                            \
+                a0 += xk * (float)w0[k];                                                                 \
+                a1 += xk * (float)w1[k];                                                                 \
+                a2 += xk * (float)w2[k];                                                                 \
+                a3 += xk * (float)w3[k];                                                                 \
+            }                                                                                            \
+            if (bias) {                                                                                  \
+                a0 += (float)bias[o];                                                                    \
+                a1 += (float)bias[o + 1];                                                                \
+                a2 += (float)bias[o + 2];                                                                \
+                a3 += (float)bias[o + 3];                                                                \
+            }                                                                                            \
+            y[o] = (T)a0;                                                                                \
+            y[o + 1] = (T)a1;                                                                            \
+            y[o + 2] = (T)a2;                                                                            \
+            y[o + 3] = (T)a3;                                                                            \
+        }                                                                                                \
+        for (; o < out; o++) {                                                                           \
+            const T *wr = w + (size_t)o * in;                                                            \
+            float a = 0.0f;                                                                              \
+            for (int k = 0; k < in; k++) a += (float)x[k] * (float)wr[k];                                \
+            y[o] = (T)(bias ? a + (float)bias[o] : a);                                                   \
+        }                                                                                                \
+    }
+
+DEFINE_GEMV(float, f32)
+DEFINE_GEMV(mcuf_f16, f16)
+
 #define DEFINE_CONV(T, SFX, MATMUL, MATMUL_NT, MATMUL_TN, ACC_OF)                                        \
     size_t mcuf_conv2d_##SFX##_scratch_size(const mcuf_conv2d_params *p)                                 \
     {                                                                                                    \
         return conv_col_elems(p) * sizeof(T);                                                            \
+    }                                                                                                    \
+                                                                                                         \
+    size_t mcuf_conv2d_##SFX##_min_scratch_size(const mcuf_conv2d_params *p)                             \
+    {                                                                                                    \
+        if (!conv_params_ok(p) || conv_is_pointwise(p)) return 0;                                        \
+        const size_t band = (size_t)(p->cin * p->kh * p->kw + p->cout) * (size_t)p->wo * sizeof(T);      \
+        const size_t full = mcuf_conv2d_##SFX##_scratch_size(p);                                         \
+        return band < full ? band : full; /* a one-row output: the whole matrix is the smaller */       \
     }                                                                                                    \
                                                                                                          \
     size_t mcuf_conv2d_grad_input_##SFX##_scratch_size(const mcuf_conv2d_params *p)                      \
@@ -209,9 +257,10 @@ static void copy_f32(float *dst, const float *src, int n)
                                                                                                          \
     /* Parameters are copied to locals first: the stores below go through may_alias types, so the  \
      * compiler would otherwise reload *p after every one. */                                           \
-    mcuf_status mcuf_im2col_##SFX(const mcuf_conv2d_params *p, const T *in, T *col)                      \
+    /* Columns of output rows [r0, r1) only: the band the forward pass needs when its scratch holds  \
+     * less than the whole matrix. col is [C*kh*kw, (r1 - r0) * wo]. */                                 \
+    static void im2col_band_##SFX(const mcuf_conv2d_params *p, const T *in, T *col, int r0, int r1)      \
     {                                                                                                    \
-        if (!conv_params_ok(p) || !in || !col) return MCUF_ERR_ARG;                                      \
         const int C = p->cin, H = p->h, W = p->w, Ho = p->ho, Wo = p->wo, KH = p->kh, KW = p->kw;        \
         const int sh = p->stride_h, sw = p->stride_w, pt = p->pad_top, pl = p->pad_left;                 \
         T *dst = col;                                                                                    \
@@ -219,12 +268,15 @@ static void copy_f32(float *dst, const float *src, int n)
             for (int ky = 0; ky < KH; ky++) {                                                            \
                 int ylo, yhi; /* output rows whose input row is inside the image */                      \
                 valid_range(Ho, H, sh, pt, ky, &ylo, &yhi);                                              \
+                ylo = ylo > r0 ? ylo : r0;                                                               \
+                yhi = yhi < r1 ? yhi : r1;                                                               \
+                if (yhi < ylo) yhi = ylo;                                                                \
                 for (int kx = 0; kx < KW; kx++) {                                                        \
                     int lo, hi;                                                                          \
                     valid_range(Wo, W, sw, pl, kx, &lo, &hi);                                            \
                     const int n = hi - lo;                                                               \
-                    zero_##SFX(dst, ylo * Wo);                                                           \
-                    dst += (size_t)ylo * Wo;                                                             \
+                    zero_##SFX(dst, (ylo - r0) * Wo);                                                    \
+                    dst += (size_t)(ylo - r0) * Wo;                                                      \
                     /* first input element used by row ylo: (ylo*sh - pt + ky, lo*sw - pl + kx) */       \
                     const T *src = yhi > ylo && n > 0                                                    \
                         ? in + ((size_t)c * H + (size_t)(ylo * sh - pt + ky)) * W + lo * sw - pl + kx : in; \
@@ -235,10 +287,16 @@ static void copy_f32(float *dst, const float *src, int n)
                             for (int i = 0; i < n; i++) dst[lo + i] = src[i * sw];                       \
                         zero_##SFX(dst + hi, Wo - hi);                                                   \
                     }                                                                                    \
-                    zero_##SFX(dst, (Ho - yhi) * Wo);                                                    \
-                    dst += (size_t)(Ho - yhi) * Wo;                                                      \
+                    zero_##SFX(dst, (r1 - yhi) * Wo);                                                    \
+                    dst += (size_t)(r1 - yhi) * Wo;                                                      \
                 }                                                                                        \
             }                                                                                            \
+    }                                                                                                    \
+                                                                                                         \
+    mcuf_status mcuf_im2col_##SFX(const mcuf_conv2d_params *p, const T *in, T *col)                      \
+    {                                                                                                    \
+        if (!conv_params_ok(p) || !in || !col) return MCUF_ERR_ARG;                                      \
+        im2col_band_##SFX(p, in, col, 0, p->ho);                                                         \
         return MCUF_OK;                                                                                  \
     }                                                                                                    \
                                                                                                          \
@@ -296,10 +354,27 @@ static void copy_f32(float *dst, const float *src, int n)
         if (!conv_params_ok(p) || !in || !w || !out) return MCUF_ERR_ARG;                                \
         const mcuf_matmul_params mp = {p->cout, p->ho * p->wo, p->cin * p->kh * p->kw, p->acc, 0, 1};    \
         if (conv_is_pointwise(p)) return MATMUL(&mp, w, in, bias, out);                                  \
-        if (!scratch || scratch_bytes < mcuf_conv2d_##SFX##_scratch_size(p)) return MCUF_ERR_SCRATCH;    \
+        if (!scratch || scratch_bytes < mcuf_conv2d_##SFX##_min_scratch_size(p)) return MCUF_ERR_SCRATCH; \
         T *col = (T *)scratch;                                                                           \
-        mcuf_im2col_##SFX(p, in, col);                                                                   \
-        return MATMUL(&mp, w, col, bias, out);                                                           \
+        if (scratch_bytes >= mcuf_conv2d_##SFX##_scratch_size(p)) {                                      \
+            mcuf_im2col_##SFX(p, in, col);                                                               \
+            return MATMUL(&mp, w, col, bias, out);                                                       \
+        }                                                                                                \
+        /* Banded: as many output rows as the scratch holds, each band's product staged in tmp and   \
+         * copied into place (the matmul writes dense rows; a band is a column range of out). */       \
+        const int K = p->cin * p->kh * p->kw, Wo = p->wo, HWo = p->ho * p->wo;                           \
+        const int rows = (int)(scratch_bytes / ((size_t)(K + p->cout) * (size_t)Wo * sizeof(T)));         \
+        T *tmp = col + (size_t)K * rows * Wo;                                                            \
+        for (int r0 = 0; r0 < p->ho; r0 += rows) {                                                       \
+            const int r1 = r0 + rows < p->ho ? r0 + rows : p->ho, n = (r1 - r0) * Wo;                    \
+            im2col_band_##SFX(p, in, col, r0, r1);                                                       \
+            const mcuf_matmul_params mb = {p->cout, n, K, p->acc, 0, 1};                                 \
+            mcuf_status st = MATMUL(&mb, w, col, bias, tmp);                                             \
+            if (st != MCUF_OK) return st;                                                                \
+            for (int co = 0; co < p->cout; co++)                                                         \
+                copy_##SFX(out + (size_t)co * HWo + (size_t)r0 * Wo, tmp + (size_t)co * n, n);           \
+        }                                                                                                \
+        return MCUF_OK;                                                                                  \
     }                                                                                                    \
                                                                                                          \
     mcuf_status mcuf_conv2d_grad_input_##SFX(const mcuf_conv2d_params *p, const T *dout, const T *w,     \
@@ -378,6 +453,10 @@ static void copy_f32(float *dst, const float *src, int n)
                                   T *y)                                                                  \
     {                                                                                                    \
         if (!p || !x || !w || !y || p->batch < 1 || p->in < 1 || p->out < 1) return MCUF_ERR_ARG;       \
+        if (p->batch == 1 && ACC_OF(p->acc)) {                                                           \
+            linear_gemv_##SFX(p->in, p->out, x, w, bias, y);                                             \
+            return MCUF_OK;                                                                              \
+        }                                                                                                \
         const mcuf_matmul_params mp = {p->batch, p->out, p->in, p->acc, 0, 0};                           \
         return MATMUL_NT(&mp, x, w, bias, y);                                                            \
     }                                                                                                    \
@@ -404,3 +483,143 @@ static void copy_f32(float *dst, const float *src, int n)
 
 DEFINE_CONV(mcuf_f16, f16, MCUF_MATMUL_F16, MCUF_MATMUL_NT_F16, MCUF_MATMUL_TN_F16, ACC_F16_POLICY)
 DEFINE_CONV(float, f32, MCUF_MATMUL_F32, MCUF_MATMUL_NT_F32, MCUF_MATMUL_TN_F32, ACC_F32_ALWAYS)
+
+/* ---------------------------------------------------------------------------------------------- *
+ * Direct 3x3 stride-1 FP32 conv. A block is 2 output channels x NR adjacent outputs of one row, all
+ * accumulators in registers: per input channel and kernel row it loads NR + 2 inputs and 6 weights for
+ * 6 * NR FMAs, where im2col + matmul pays for writing and re-reading 9 copies of the input. NR <= 7
+ * keeps 2*NR accumulators + NR+2 inputs + 6 weights within the 32 FP registers.
+ * ---------------------------------------------------------------------------------------------- */
+#define MCUF_ACT_RELU_ 1 /* mcuf_act_kind values (mcuf_eltwise.h), not included to keep headers apart */
+#define MCUF_ACT_CLIP_ 2
+#define CONV3X3_MAX_NR 7
+
+static int conv3x3_params_ok(const mcuf_conv2d_3x3_params *p)
+{
+    return p && p->cin >= 1 && p->h >= 1 && p->w >= 1 && p->cout >= 1 && p->pad_top >= 0 && p->pad_top <= 2 &&
+           p->pad_left >= 0 && p->pad_left <= 2 && p->ho >= 1 && p->wo >= 1 && p->ho + 2 - p->pad_top <= p->h + 2 &&
+           p->wo + 2 - p->pad_left <= p->w + 2 && p->h + p->pad_top - 2 <= p->ho && p->w + p->pad_left - 2 <= p->wo &&
+           p->act >= 0 && p->act <= MCUF_ACT_CLIP_;
+}
+
+static int conv3x3_unpadded(const mcuf_conv2d_3x3_params *p)
+{
+    return p->pad_top == 0 && p->pad_left == 0 && p->ho + 2 == p->h && p->wo + 2 == p->w;
+}
+
+size_t mcuf_conv2d_f32_3x3_scratch_size(const mcuf_conv2d_3x3_params *p)
+{
+    if (!conv3x3_params_ok(p) || conv3x3_unpadded(p)) return 0;
+    return (size_t)p->cin * (size_t)(p->ho + 2) * (size_t)(p->wo + 2) * sizeof(float);
+}
+
+static void conv3x3_store(int act, float lo, float hi, const float *a, float *y, int n)
+{
+    if (act == MCUF_ACT_RELU_)
+        for (int j = 0; j < n; j++) y[j] = a[j] < 0.0f ? 0.0f : a[j]; /* keeps NaN, as mcuf_relu_f32 */
+    else if (act == MCUF_ACT_CLIP_)
+        for (int j = 0; j < n; j++) {
+            const float v = a[j] < lo ? lo : a[j];
+            y[j] = v > hi ? hi : v;
+        }
+    else
+        for (int j = 0; j < n; j++) y[j] = a[j];
+}
+
+/* x: the padded input at the block's top-left tap, channel stride cs, row stride wp. The loops have
+ * constant bounds and unroll completely, so a0/a1/xv live in registers. */
+#define DEFINE_CONV3X3_BLOCK(NR)                                                                         \
+    static void conv3x3_block_##NR(int cin, size_t cs, int wp, const float *restrict x,                  \
+                                   const float *restrict w0, const float *restrict w1, float b0,         \
+                                   float b1, float *restrict a0, float *restrict a1)                     \
+    {                                                                                                    \
+        float s0[NR], s1[NR];                                                                            \
+        for (int j = 0; j < NR; j++) {                                                                   \
+            s0[j] = b0;                                                                                  \
+            s1[j] = b1;                                                                                  \
+        }                                                                                                \
+        for (int c = 0; c < cin; c++, x += cs, w0 += 9, w1 += 9) {                                       \
+            for (int ky = 0; ky < 3; ky++) {                                                             \
+                const float *r = x + ky * wp;                                                            \
+                float xv[NR + 2];                                                                        \
+                for (int i = 0; i < NR + 2; i++) xv[i] = r[i];                                           \
+                for (int kx = 0; kx < 3; kx++) {                                                         \
+                    const float u = w0[ky * 3 + kx], v = w1[ky * 3 + kx];                                \
+                    for (int j = 0; j < NR; j++) {                                                       \
+                        s0[j] += u * xv[j + kx];                                                         \
+                        s1[j] += v * xv[j + kx];                                                         \
+                    }                                                                                    \
+                }                                                                                        \
+            }                                                                                            \
+        }                                                                                                \
+        for (int j = 0; j < NR; j++) {                                                                   \
+            a0[j] = s0[j];                                                                               \
+            a1[j] = s1[j];                                                                               \
+        }                                                                                                \
+    }
+
+DEFINE_CONV3X3_BLOCK(1)
+DEFINE_CONV3X3_BLOCK(2)
+DEFINE_CONV3X3_BLOCK(3)
+DEFINE_CONV3X3_BLOCK(4)
+DEFINE_CONV3X3_BLOCK(5)
+DEFINE_CONV3X3_BLOCK(6)
+DEFINE_CONV3X3_BLOCK(7)
+
+typedef void (*conv3x3_block_fn)(int, size_t, int, const float *restrict, const float *restrict,
+                                 const float *restrict, float, float, float *restrict, float *restrict);
+
+mcuf_status mcuf_conv2d_f32_3x3(const mcuf_conv2d_3x3_params *p, const float *in, const float *w,
+                                const float *bias, float *out, void *scratch, size_t scratch_bytes)
+{
+    static const conv3x3_block_fn blocks[CONV3X3_MAX_NR + 1] = {
+        NULL, conv3x3_block_1, conv3x3_block_2, conv3x3_block_3, conv3x3_block_4,
+        conv3x3_block_5, conv3x3_block_6, conv3x3_block_7};
+    if (!conv3x3_params_ok(p) || !in || !w || !out) return MCUF_ERR_ARG;
+    const int C = p->cin, H = p->h, W = p->w, Ho = p->ho, Wo = p->wo, OC = p->cout, act = p->act;
+    const float lo = p->act_lo, hi = p->act_hi;
+    const int hp = Ho + 2, wp = Wo + 2;
+    const float *x = in;
+    if (!conv3x3_unpadded(p)) {
+        if (!scratch || scratch_bytes < mcuf_conv2d_f32_3x3_scratch_size(p)) return MCUF_ERR_SCRATCH;
+        float *xp = (float *)scratch;
+        const int pt = p->pad_top, pl = p->pad_left;
+        /* Rows/columns of the padded frame that hold input: [pt, pt + nr) x [pl, pl + nc). */
+        const int nr = H < hp - pt ? H : hp - pt, nc = W < wp - pl ? W : wp - pl;
+        for (int c = 0; c < C; c++) {
+            float *d = xp + (size_t)c * hp * wp;
+            const float *s = in + (size_t)c * H * W;
+            memset(d, 0, (size_t)pt * wp * sizeof(float));
+            for (int r = 0; r < nr; r++) {
+                float *dr = d + (size_t)(pt + r) * wp;
+                for (int q = 0; q < pl; q++) dr[q] = 0.0f;
+                memcpy(dr + pl, s + (size_t)r * W, (size_t)nc * sizeof(float));
+                for (int q = pl + nc; q < wp; q++) dr[q] = 0.0f;
+            }
+            memset(d + (size_t)(pt + nr) * wp, 0, (size_t)(hp - pt - nr) * wp * sizeof(float));
+        }
+        x = xp;
+    }
+    /* Split each row into nb blocks of near-equal width (14 -> 7 + 7, not 7 + 7 with a ragged third). */
+    const int nb = (Wo + CONV3X3_MAX_NR - 1) / CONV3X3_MAX_NR, base = Wo / nb, extra = Wo % nb;
+    const size_t cs = (size_t)hp * wp, HWo = (size_t)Ho * Wo;
+    float a0[CONV3X3_MAX_NR], a1[CONV3X3_MAX_NR];
+    for (int o = 0; o < OC; o += 2) {
+        /* An odd last channel runs as a pair with itself: same arithmetic, written once. */
+        const int o1 = o + 1 < OC ? o + 1 : o;
+        const float *w0 = w + (size_t)o * C * 9, *w1 = w + (size_t)o1 * C * 9;
+        const float b0 = bias ? bias[o] : 0.0f, b1 = bias ? bias[o1] : 0.0f;
+        float *y0 = out + (size_t)o * HWo, *y1 = out + (size_t)o1 * HWo;
+        for (int oy = 0; oy < Ho; oy++) {
+            const float *xr = x + (size_t)oy * wp;
+            for (int b = 0, ox = 0; b < nb; b++) {
+                const int n = base + (b < extra);
+                blocks[n](C, cs, wp, xr + ox, w0, w1, b0, b1, a0, a1);
+                conv3x3_store(act, lo, hi, a0, y0 + (size_t)oy * Wo + ox, n);
+                if (o1 != o) conv3x3_store(act, lo, hi, a1, y1 + (size_t)oy * Wo + ox, n);
+                ox += n;
+            }
+        }
+    }
+    return MCUF_OK;
+}
