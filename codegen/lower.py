@@ -5,6 +5,7 @@ constants); emission afterwards only prints. Errors name the node and what is wr
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
@@ -14,10 +15,11 @@ import numpy as np
 from toolchain.errors import McufError
 from toolchain.ir import Graph, Node, QuantParams
 
-from .memory import Lifetime, live_lower_bound, plan_arena
+from .memory import ArenaPlan, Lifetime, live_lower_bound, plan_arena
 from .program import CTYPES, Arg, Buffer, Const, Program, Step
 
 PRECISIONS = ("fp32", "fp16", "int8")
+SCRATCH_SLACK = 0.08
 ACT_CTYPE = {"fp32": "float", "fp16": "mcuf_f16", "int8": "int8_t"}
 
 
@@ -148,10 +150,14 @@ def lower(graph: Graph, precision: str, name: str = "model", qparams: Mapping[st
     steps.extend(out_steps)
 
     buffers, lifetimes, aliases = _buffers_and_lifetimes(graph, ctx, steps)
-    plan = plan_arena(lifetimes)
+    tensor_bound = live_lower_bound(lt for lt in lifetimes if not lt.name.startswith("scratch:"))
+    # Wider bands run faster (bigger matmuls, fewer passes): banded scratch may take holes up to
+    # SCRATCH_SLACK past the tensors' peak, never past what the packed plan needs for one band each.
+    plan = plan_arena(lifetimes, grow_limit=int(tensor_bound * (1 + SCRATCH_SLACK)))
     bad = plan.overlapping_pairs()
     if bad:  # the planner's own invariant: cannot happen unless plan_arena is broken
         raise AssertionError(f"arena plan overlaps: {bad}")
+    steps, buffers = _with_planned_scratch(steps, buffers, plan)
     offsets = dict(plan.offsets)
     for alias, root in aliases.items():
         offsets[alias] = offsets[root]
@@ -167,10 +173,25 @@ def lower(graph: Graph, precision: str, name: str = "model", qparams: Mapping[st
         offsets=offsets,
         arena_bytes=plan.total,
         # The bound counts tensors only: scratch is the kernels' choice, the tensors are the model's.
-        arena_lower_bound=live_lower_bound(lt for lt in lifetimes if not lt.name.startswith("scratch:")),
+        arena_lower_bound=tensor_bound,
         input_convert=tuple(steps[:n_in]),
         output_convert=tuple(out_steps),
     )
+
+
+def _with_planned_scratch(steps: list[Step], buffers: dict[str, Buffer],
+                          plan: ArenaPlan) -> tuple[list[Step], dict[str, Buffer]]:
+    """Steps and buffers with each step's scratch at the size the planner gave it."""
+    sizes = {lt.name: lt.size for lt in plan.lifetimes if lt.name.startswith("scratch:")}
+    out_steps = []
+    buffers = dict(buffers)
+    for i, st in enumerate(steps):
+        sname = f"scratch:{i}"
+        if sname in sizes:
+            st = dataclasses.replace(st, scratch_bytes=sizes[sname])
+            buffers[sname] = dataclasses.replace(buffers[sname], shape=(sizes[sname],))
+        out_steps.append(st)
+    return out_steps, buffers
 
 
 def _buffers_and_lifetimes(graph: Graph, ctx: LowerCtx, steps: list[Step]):
@@ -179,6 +200,7 @@ def _buffers_and_lifetimes(graph: Graph, ctx: LowerCtx, steps: list[Step]):
     first: dict[str, int] = {}
     last: dict[str, int] = {}
     aliases: dict[str, str] = {}
+    elastic: dict[str, int] = {}  # banded scratch: its most useful size (the buffer holds its least)
 
     used_names: set[str] = set()
 
@@ -213,9 +235,12 @@ def _buffers_and_lifetimes(graph: Graph, ctx: LowerCtx, steps: list[Step]):
                 last[t] = max(last.get(t, i), i)
         if st.scratch_bytes:
             sname = f"scratch:{i}"
-            buffers[sname] = Buffer(f"scratch_{i}", sname, "uint8_t", (st.scratch_bytes,))
+            least = st.scratch_min if 0 < st.scratch_min < st.scratch_bytes else st.scratch_bytes
+            buffers[sname] = Buffer(f"scratch_{i}", sname, "uint8_t", (least,))
             first[sname] = last[sname] = i
+            if least < st.scratch_bytes:
+                elastic[sname] = st.scratch_bytes
     # The caller's input and output pointers stay outside the arena: edge steps copy/convert them
     # into and out of arena buffers, so every kernel sees the precision's own type.
-    lifetimes = [Lifetime(t, buffers[t].nbytes, first[t], last[t]) for t in first if t not in aliases]
+    lifetimes = [Lifetime(t, buffers[t].nbytes, first[t], last[t], elastic.get(t, 0)) for t in first if t not in aliases]
     return buffers, lifetimes, aliases

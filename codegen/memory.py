@@ -4,10 +4,15 @@
 buffer at the lowest offset that does not collide with an already placed buffer alive at the same
 time; that is what TFLite Micro's GreedyMemoryPlanner does, and it lands close to the lower bound
 (the largest total of bytes that must be live together at any step).
+
+Elastic buffers (kernel scratch that works with anything from a minimum up to a preferred size) are
+placed at their minimum first and only then widened into the holes the fixed buffers left. Placing
+them at their preferred size up front lets a few large, short-lived scratch areas take the low
+offsets and push long-lived tensors apart: on ResNet-8 that cost 11% over the packed plan.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable, Sequence
 
 ALIGN = 16  # vector loads and 64-bit accumulators are happy; waste is at most 15 bytes a buffer
@@ -25,6 +30,9 @@ class Lifetime:
     size: int
     first: int
     last: int
+    # > size: the buffer is elastic and can use up to this many bytes where the plan has room; it
+    # grows in whole multiples of `size` (a banded kernel uses whole bands) or straight to max_size.
+    max_size: int = 0
 
 
 @dataclass(frozen=True)
@@ -68,6 +76,7 @@ def _space_overlap(oa: int, sa: int, ob: int, sb: int) -> bool:
 
 
 def live_lower_bound(lifetimes: Iterable[Lifetime]) -> int:
+    """Largest sum of aligned sizes alive at one step (elastic buffers at the size they carry)."""
     lts = list(lifetimes)
     if not lts:
         return 0
@@ -75,8 +84,13 @@ def live_lower_bound(lifetimes: Iterable[Lifetime]) -> int:
     return max(sum(align_up(l.size) for l in lts if l.first <= s <= l.last) for s in steps)
 
 
-def plan_arena(lifetimes: Sequence[Lifetime]) -> ArenaPlan:
-    """Place every buffer in one arena; buffers alive at the same time never share bytes."""
+def plan_arena(lifetimes: Sequence[Lifetime], grow_limit: int = 0) -> ArenaPlan:
+    """Place every buffer in one arena; buffers alive at the same time never share bytes.
+
+    Every buffer is first placed at its `size`. Elastic buffers (`max_size > size`) then each move to
+    the largest hole free during their lifetime below max(grow_limit, that arena's size) and grow into
+    it, so widening never makes the arena larger than the packed plan or `grow_limit`. The returned
+    plan's lifetimes carry the final sizes."""
     names = [l.name for l in lifetimes]
     if len(set(names)) != len(names):
         raise ValueError("buffer names must be unique")
@@ -94,4 +108,34 @@ def plan_arena(lifetimes: Sequence[Lifetime]) -> ArenaPlan:
         placed.append((lt, offset))
         offsets[lt.name] = offset
     total = max((off + align_up(max(l.size, 1)) for l, off in placed), default=0)
-    return ArenaPlan(offsets, tuple(lifetimes), total)
+    final = {lt.name: lt for lt in lifetimes}
+    limit = max(total, grow_limit // ALIGN * ALIGN)
+    # Earliest first so the result does not depend on the caller's order; an elastic buffer's hole
+    # only excludes the buffers alive with it, with the sizes they have ended up with.
+    for lt in sorted((l for l in lifetimes if l.max_size > l.size), key=lambda l: (l.first, l.name)):
+        busy = [(offsets[o.name], align_up(max(o.size, 1))) for o in final.values()
+                if o.name != lt.name and _time_overlap(o, lt)]
+        offset, size = _widest_hole(busy, limit, max(lt.size, 1), lt.max_size)
+        offsets[lt.name] = offset
+        final[lt.name] = replace(lt, size=size)
+    total = max((offsets[l.name] + align_up(max(l.size, 1)) for l in final.values()), default=0)
+    return ArenaPlan(offsets, tuple(final[n] for n in names), total)
+
+
+def _widest_hole(busy: list[tuple[int, int]], limit: int, quantum: int, max_size: int) -> tuple[int, int]:
+    """(offset, size) of the largest usable size for an elastic buffer among the holes between the busy
+    (offset, size) ranges below `limit`: max_size if it fits, else whole multiples of `quantum`; the
+    lowest offset on a tie. The buffer's own packed position is always a candidate, so it is at least
+    `quantum`."""
+    best = (0, -1)
+    start = 0
+    for off, sz in sorted(busy) + [(limit, 0)]:
+        gap = off - start
+        if gap >= quantum:
+            size = max_size if gap >= max_size else gap // quantum * quantum
+            if size > best[1]:
+                best = (start, size)
+        start = max(start, off + sz)
+    if best[1] < 0:
+        raise AssertionError("an elastic buffer lost its packed position")  # plan_arena's own invariant
+    return best

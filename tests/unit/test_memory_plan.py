@@ -56,3 +56,60 @@ def test_plan_is_deterministic_and_printable():
 def test_duplicate_names_rejected():
     with pytest.raises(ValueError):
         plan_arena([Lifetime("a", 1, 0, 0), Lifetime("a", 2, 1, 1)])
+
+
+def test_elastic_buffer_grows_into_the_hole_left_by_fixed_buffers():
+    # Step 0: a and b (3000 + 1000 bytes) live; step 1: only a and an elastic scratch that works
+    # from 400 bytes and would like 10000. Packed, the arena is a + b = 4000 bytes; at step 1 the
+    # scratch may take everything above a, in whole 400-byte bands.
+    a, b = Lifetime("a", 3008, 0, 1), Lifetime("b", 1008, 0, 0)
+    s = Lifetime("s", 400, 1, 1, max_size=10000)
+    plan = plan_arena([a, b, s])
+    assert plan.overlapping_pairs() == []
+    assert plan.total == align_up(3008) + align_up(1008)
+    size = {lt.name: lt.size for lt in plan.lifetimes}["s"]
+    assert size == (plan.total - align_up(3008)) // 400 * 400
+    # With room to spare under grow_limit it takes its preferred size and no more.
+    roomy = plan_arena([a, b, s], grow_limit=20000)
+    assert {lt.name: lt.size for lt in roomy.lifetimes}["s"] == 10000
+    assert roomy.total == align_up(3008) + align_up(10000)
+    assert roomy.overlapping_pairs() == []
+
+
+def test_large_preferred_scratch_does_not_spread_the_tensors():
+    # A residual block: r lives across the block, t1 -> t2 through two convs with scratch. At their
+    # preferred sizes the scratch buffers would be placed first (largest first) and push r, t1 and
+    # t2 apart; placed at their minimum, the arena is the busiest step with one band each.
+    lts = [Lifetime("r", 6400, 0, 3), Lifetime("s1", 1600, 1, 1, max_size=30000), Lifetime("t1", 6400, 1, 2),
+           Lifetime("s2", 1600, 2, 2, max_size=30000), Lifetime("t2", 6400, 2, 3)]
+    at_min = [Lifetime(l.name, l.size, l.first, l.last) for l in lts]
+    plan = plan_arena(lts, grow_limit=int(1.08 * live_lower_bound(l for l in at_min if not l.name.startswith("s"))))
+    assert plan.overlapping_pairs() == []
+    assert plan.total == live_lower_bound(at_min) == 3 * 6400 + 1600
+    sizes = {lt.name: lt.size for lt in plan.lifetimes}
+    for name in ("s1", "s2"):
+        assert sizes[name] >= 1600 and (sizes[name] % 1600 == 0 or sizes[name] == 30000)
+    # At step 1 only r and t1 are live: s1 gets the rest of the arena in whole bands.
+    assert sizes["s1"] == (plan.total - 2 * 6400) // 1600 * 1600
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_random_elastic_plans_stay_sound_and_within_limit(seed):
+    rng = np.random.default_rng(100 + seed)
+    lts = _random_lifetimes(rng, 30)
+    for i in range(8):
+        step, least = int(rng.integers(0, 30)), int(rng.integers(1, 20)) * 64
+        lts.append(Lifetime(f"s{i}", least, step, step, max_size=least * int(rng.integers(2, 40))))
+    at_min = [Lifetime(l.name, l.size, l.first, l.last) for l in lts]
+    limit = int(1.1 * live_lower_bound(at_min))
+    plan = plan_arena(lts, grow_limit=limit)
+    packed = plan_arena(at_min)
+    assert plan.overlapping_pairs() == []
+    assert plan.total <= max(packed.total, limit)
+    for lt, orig in zip(plan.lifetimes, lts):
+        assert lt.name == orig.name and plan.offsets[lt.name] + lt.size <= plan.total
+        if orig.max_size:
+            assert orig.size <= lt.size <= orig.max_size
+            assert lt.size % orig.size == 0 or lt.size == orig.max_size
+        else:
+            assert lt.size == orig.size
