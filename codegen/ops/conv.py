@@ -51,6 +51,8 @@ def conv(node: Node, ctx: LowerCtx) -> list[Step]:
     bn = ctx.float_const(f"{node.name}_b", bias if bias is not None else np.zeros(g["OC"]), f'node "{node.name}" bias [{g["OC"]}]')
     sfx = ctx.sfx
     acc = "MCUF_ACC_F32"  # FP16 models accumulate in FP32: inference accuracy beats a few % speed
+    if g["group"] == 1 and _direct_3x3(g, ctx):
+        return _conv_3x3_f32(node, ctx, g, wn, bn, comment, macs)
     if g["group"] == 1:
         pointwise = g["kh"] == g["kw"] == 1 and g["sh"] == g["sw"] == 1 and not any((g["pt"], g["pl"], g["pb"], g["pr"]))
         if pointwise:
@@ -87,6 +89,37 @@ def conv(node: Node, ctx: LowerCtx) -> list[Step]:
                   args=(Arg("params"), Arg("buf", x), Arg("const", wn), Arg("const", bn), Arg("buf", y)),
                   reads=(x,), writes=(y,), macs=macs)
     return [st, *float_activation_steps(node, ctx, y)]
+
+
+def _direct_3x3(g: dict, ctx: LowerCtx) -> bool:
+    """mcuf_conv2d_f32_3x3 applies: FP32, 3x3, stride 1, every pad 0..2."""
+    return (ctx.sfx == "f32" and g["kh"] == g["kw"] == 3 and g["sh"] == g["sw"] == 1
+            and all(0 <= g[k] <= 2 for k in ("pt", "pl", "pb", "pr")))
+
+
+_FUSED_ACT = {"Relu": "MCUF_ACT_RELU", "Clip": "MCUF_ACT_CLIP"}
+
+
+def _conv_3x3_f32(node: Node, ctx: LowerCtx, g: dict, wn: str, bn: str, comment: tuple, macs: int) -> list[Step]:
+    """Direct 3x3 conv with bias and Relu/Clip applied as outputs are written (no second pass)."""
+    x, y = node.inputs[0], node.outputs[0]
+    act = node.attrs.get("activation")
+    fused = bool(act) and act[0] in _FUSED_ACT
+    lo, hi = (float(act[1]), float(act[2])) if fused and act[0] == "Clip" else (0.0, 0.0)
+    unpadded = not any((g["pt"], g["pl"], g["pb"], g["pr"]))
+    # Mirror of mcuf_conv2d_f32_3x3_scratch_size: the zero-padded input.
+    scratch = 0 if unpadded else g["C"] * (g["OH"] + 2) * (g["OW"] + 2) * 4
+    if fused:
+        comment = (*comment, f"{act[0]} fused: applied as each output is written")
+    st = Step(node=node.name, op="Conv", comment=comment, func="mcuf_conv2d_f32_3x3",
+              params_type="mcuf_conv2d_3x3_params",
+              params={"cin": g["C"], "h": g["H"], "w": g["W"], "cout": g["OC"], "pad_top": g["pt"],
+                      "pad_left": g["pl"], "ho": g["OH"], "wo": g["OW"],
+                      "act": _FUSED_ACT[act[0]] if fused else "MCUF_ACT_NONE", "act_lo": lo, "act_hi": hi},
+              args=(Arg("params"), Arg("buf", x), Arg("const", wn), Arg("const", bn), Arg("buf", y),
+                    Arg("scratch") if scratch else Arg("lit", "NULL"), Arg("lit", str(scratch))),
+              reads=(x,), writes=(y,), scratch_bytes=scratch, macs=macs)
+    return [st] if fused else [st, *float_activation_steps(node, ctx, y)]
 
 
 def _conv_s8(node: Node, ctx: LowerCtx, g: dict) -> list[Step]:

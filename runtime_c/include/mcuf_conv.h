@@ -132,8 +132,9 @@ mcuf_status mcuf_linear_grad_weight_f32(const mcuf_linear_params *p, const float
  * are applied as each output is written (no second pass over the output).
  *   in [cin, h, w], w [cout, cin, 3, 3], bias [cout] (NULL: none), out [cout, ho, wo].
  *   ho = h + pad_top + pad_bottom - 2, wo likewise; pads 0..2 (bottom/right are what ho/wo imply).
- *   act: MCUF_ACT_NONE (0), MCUF_ACT_RELU (1, y = x < 0 ? 0 : x) or MCUF_ACT_CLIP (2, y = min(max(x,
- *   act_lo), act_hi)); the values of mcuf_act_kind (mcuf_eltwise.h).
+ *   act: MCUF_ACT_NONE (0), MCUF_ACT_RELU (1, y = fmaxf(x, 0)) or MCUF_ACT_CLIP (2, y = fminf(fmaxf(x,
+ *   act_lo), act_hi)); the values of mcuf_act_kind (mcuf_eltwise.h). One fmax.s per output: unlike
+ *   mcuf_relu_f32, a NaN output (only from a NaN or infinite input) comes out as 0 / act_lo.
  * Scratch: mcuf_conv2d_f32_3x3_scratch_size(p) bytes, the zero-padded input [cin, ho + 2, wo + 2]
  * (0 when there is no padding: the input is read in place; scratch may then be NULL).
  * Errors: MCUF_ERR_ARG for NULL in/w/out or inconsistent params, MCUF_ERR_SCRATCH for too little scratch. */

@@ -496,10 +496,10 @@ DEFINE_CONV(float, f32, MCUF_MATMUL_F32, MCUF_MATMUL_NT_F32, MCUF_MATMUL_TN_F32,
 
 static int conv3x3_params_ok(const mcuf_conv2d_3x3_params *p)
 {
-    return p && p->cin >= 1 && p->h >= 1 && p->w >= 1 && p->cout >= 1 && p->pad_top >= 0 && p->pad_top <= 2 &&
-           p->pad_left >= 0 && p->pad_left <= 2 && p->ho >= 1 && p->wo >= 1 && p->ho + 2 - p->pad_top <= p->h + 2 &&
-           p->wo + 2 - p->pad_left <= p->w + 2 && p->h + p->pad_top - 2 <= p->ho && p->w + p->pad_left - 2 <= p->wo &&
-           p->act >= 0 && p->act <= MCUF_ACT_CLIP_;
+    if (!p || p->cin < 1 || p->h < 1 || p->w < 1 || p->cout < 1 || p->ho < 1 || p->wo < 1) return 0;
+    const int pb = p->ho + 2 - p->h - p->pad_top, pr = p->wo + 2 - p->w - p->pad_left;
+    return p->pad_top >= 0 && p->pad_top <= 2 && p->pad_left >= 0 && p->pad_left <= 2 && pb >= 0 && pb <= 2 &&
+           pr >= 0 && pr <= 2 && p->act >= 0 && p->act <= MCUF_ACT_CLIP_;
 }
 
 static int conv3x3_unpadded(const mcuf_conv2d_3x3_params *p)
@@ -513,25 +513,36 @@ size_t mcuf_conv2d_f32_3x3_scratch_size(const mcuf_conv2d_3x3_params *p)
     return (size_t)p->cin * (size_t)(p->ho + 2) * (size_t)(p->wo + 2) * sizeof(float);
 }
 
-static void conv3x3_store(int act, float lo, float hi, const float *a, float *y, int n)
-{
-    if (act == MCUF_ACT_RELU_)
-        for (int j = 0; j < n; j++) y[j] = a[j] < 0.0f ? 0.0f : a[j]; /* keeps NaN, as mcuf_relu_f32 */
-    else if (act == MCUF_ACT_CLIP_)
-        for (int j = 0; j < n; j++) {
-            const float v = a[j] < lo ? lo : a[j];
-            y[j] = v > hi ? hi : v;
-        }
-    else
-        for (int j = 0; j < n; j++) y[j] = a[j];
-}
+typedef struct {
+    int act;
+    float lo, hi;
+} conv3x3_epilogue;
+
+/* Activation of n accumulators as they leave registers: one fmax.s each (ReLU: lo = 0), plus fmin.s
+ * for Clip; a NaN output becomes lo. A macro so the loops unroll over the register-held array. */
+#if defined(__riscv) && defined(__clang__)
+/* The builtins, not math.h: picolibc's inline fmaxf calls __issignalingf instead of using fmax.s. */
+#define CONV_FMAX(a, b) __builtin_fmaxf((a), (b))
+#define CONV_FMIN(a, b) __builtin_fminf((a), (b))
+#else
+#define CONV_FMAX(a, b) ((a) > (b) ? (a) : (b)) /* NaN a gives b, as fmax.s */
+#define CONV_FMIN(a, b) ((a) < (b) ? (a) : (b))
+#endif
+#define CONV3X3_ACT(e, a, n)                                                                             \
+    do {                                                                                                 \
+        if ((e).act == MCUF_ACT_RELU_)                                                                   \
+            for (int j_ = 0; j_ < (n); j_++) (a)[j_] = CONV_FMAX((a)[j_], 0.0f);                             \
+        else if ((e).act == MCUF_ACT_CLIP_)                                                              \
+            for (int j_ = 0; j_ < (n); j_++) (a)[j_] = CONV_FMIN(CONV_FMAX((a)[j_], (e).lo), (e).hi);            \
+    } while (0)
 
 /* x: the padded input at the block's top-left tap, channel stride cs, row stride wp. The loops have
- * constant bounds and unroll completely, so a0/a1/xv live in registers. */
+ * constant bounds and unroll completely, so s0/s1/xv live in registers; the activation is applied on
+ * the way out. For an odd last channel y1 == y0 and w1 == w0: the same values are stored twice. */
 #define DEFINE_CONV3X3_BLOCK(NR)                                                                         \
     static void conv3x3_block_##NR(int cin, size_t cs, int wp, const float *restrict x,                  \
                                    const float *restrict w0, const float *restrict w1, float b0,         \
-                                   float b1, float *restrict a0, float *restrict a1)                     \
+                                   float b1, conv3x3_epilogue e, float *y0, float *y1)                   \
     {                                                                                                    \
         float s0[NR], s1[NR];                                                                            \
         for (int j = 0; j < NR; j++) {                                                                   \
@@ -552,10 +563,10 @@ static void conv3x3_store(int act, float lo, float hi, const float *a, float *y,
                 }                                                                                        \
             }                                                                                            \
         }                                                                                                \
-        for (int j = 0; j < NR; j++) {                                                                   \
-            a0[j] = s0[j];                                                                               \
-            a1[j] = s1[j];                                                                               \
-        }                                                                                                \
+        CONV3X3_ACT(e, s0, NR);                                                                          \
+        CONV3X3_ACT(e, s1, NR);                                                                          \
+        for (int j = 0; j < NR; j++) y1[j] = s1[j];                                                      \
+        for (int j = 0; j < NR; j++) y0[j] = s0[j];                                                      \
     }
 
 DEFINE_CONV3X3_BLOCK(1)
@@ -566,8 +577,46 @@ DEFINE_CONV3X3_BLOCK(5)
 DEFINE_CONV3X3_BLOCK(6)
 DEFINE_CONV3X3_BLOCK(7)
 
+/* One input channel (the first conv of an image model): a whole column strip of one output channel,
+ * its 9 weights held in registers for all rows, NR outputs a row (NR <= 14: 14 accumulators + 9
+ * weights + streamed inputs). Per row 3 * (NR + 2) loads feed 9 * NR FMAs, no weight reloads. */
+#define DEFINE_CONV3X3_C1_STRIP(NR)                                                                      \
+    static void conv3x3_c1_strip_##NR(int rows, int wp, int wo, const float *restrict x,                 \
+                                      const float *restrict w, float b, conv3x3_epilogue e, float *y)    \
+    {                                                                                                    \
+        float wv[9];                                                                                     \
+        for (int k = 0; k < 9; k++) wv[k] = w[k];                                                        \
+        for (int r = 0; r < rows; r++, x += wp, y += wo) {                                               \
+            float s[NR];                                                                                 \
+            for (int j = 0; j < NR; j++) s[j] = b;                                                       \
+            for (int ky = 0; ky < 3; ky++) {                                                             \
+                const float *xr = x + ky * wp;                                                           \
+                float xv[NR + 2];                                                                        \
+                for (int i = 0; i < NR + 2; i++) xv[i] = xr[i];                                          \
+                for (int kx = 0; kx < 3; kx++)                                                           \
+                    for (int j = 0; j < NR; j++) s[j] += wv[ky * 3 + kx] * xv[j + kx];                   \
+            }                                                                                            \
+            CONV3X3_ACT(e, s, NR);                                                                       \
+            for (int j = 0; j < NR; j++) y[j] = s[j];                                                    \
+        }                                                                                                \
+    }
+
+DEFINE_CONV3X3_C1_STRIP(7)
+DEFINE_CONV3X3_C1_STRIP(8)
+DEFINE_CONV3X3_C1_STRIP(9)
+DEFINE_CONV3X3_C1_STRIP(10)
+DEFINE_CONV3X3_C1_STRIP(11)
+DEFINE_CONV3X3_C1_STRIP(12)
+DEFINE_CONV3X3_C1_STRIP(13)
+DEFINE_CONV3X3_C1_STRIP(14)
+
+typedef void (*conv3x3_c1_strip_fn)(int, int, int, const float *restrict, const float *restrict, float,
+                                    conv3x3_epilogue, float *);
+#define CONV3X3_C1_MIN_NR 7
+#define CONV3X3_C1_MAX_NR 14
+
 typedef void (*conv3x3_block_fn)(int, size_t, int, const float *restrict, const float *restrict,
-                                 const float *restrict, float, float, float *restrict, float *restrict);
+                                 const float *restrict, float, float, conv3x3_epilogue, float *, float *);
 
 mcuf_status mcuf_conv2d_f32_3x3(const mcuf_conv2d_3x3_params *p, const float *in, const float *w,
                                 const float *bias, float *out, void *scratch, size_t scratch_bytes)
@@ -576,36 +625,50 @@ mcuf_status mcuf_conv2d_f32_3x3(const mcuf_conv2d_3x3_params *p, const float *in
         NULL, conv3x3_block_1, conv3x3_block_2, conv3x3_block_3, conv3x3_block_4,
         conv3x3_block_5, conv3x3_block_6, conv3x3_block_7};
     if (!conv3x3_params_ok(p) || !in || !w || !out) return MCUF_ERR_ARG;
-    const int C = p->cin, H = p->h, W = p->w, Ho = p->ho, Wo = p->wo, OC = p->cout, act = p->act;
-    const float lo = p->act_lo, hi = p->act_hi;
+    const int C = p->cin, H = p->h, W = p->w, Ho = p->ho, Wo = p->wo, OC = p->cout;
+    const conv3x3_epilogue e = {p->act, p->act == MCUF_ACT_CLIP_ ? p->act_lo : 0.0f, p->act_hi};
     const int hp = Ho + 2, wp = Wo + 2;
     const float *x = in;
     if (!conv3x3_unpadded(p)) {
         if (!scratch || scratch_bytes < mcuf_conv2d_f32_3x3_scratch_size(p)) return MCUF_ERR_SCRATCH;
         float *xp = (float *)scratch;
         const int pt = p->pad_top, pl = p->pad_left;
-        /* Rows/columns of the padded frame that hold input: [pt, pt + nr) x [pl, pl + nc). */
-        const int nr = H < hp - pt ? H : hp - pt, nc = W < wp - pl ? W : wp - pl;
+        /* Plain loops, not memcpy/memset: rows are a few dozen bytes, where picolibc's byte-wise
+         * small-size paths cost several times more. */
+        const float *s = in;
+        float *d = xp;
         for (int c = 0; c < C; c++) {
-            float *d = xp + (size_t)c * hp * wp;
-            const float *s = in + (size_t)c * H * W;
-            memset(d, 0, (size_t)pt * wp * sizeof(float));
-            for (int r = 0; r < nr; r++) {
-                float *dr = d + (size_t)(pt + r) * wp;
-                for (int q = 0; q < pl; q++) dr[q] = 0.0f;
-                memcpy(dr + pl, s + (size_t)r * W, (size_t)nc * sizeof(float));
-                for (int q = pl + nc; q < wp; q++) dr[q] = 0.0f;
+            for (int q = 0; q < pt * wp + pl; q++) *d++ = 0.0f;
+            for (int r = 0; r < H; r++) {
+                for (int q = 0; q < W; q++) d[q] = s[q];
+                d += W;
+                s += W;
+                /* right pad of this row, then left pad of the next (or the bottom rows) */
+                const int gap = r + 1 < H ? wp - W : wp - W - pl + (hp - pt - H) * wp;
+                for (int q = 0; q < gap; q++) *d++ = 0.0f;
             }
-            memset(d + (size_t)(pt + nr) * wp, 0, (size_t)(hp - pt - nr) * wp * sizeof(float));
         }
         x = xp;
     }
-    /* Split each row into nb blocks of near-equal width (14 -> 7 + 7, not 7 + 7 with a ragged third). */
+    if (C == 1 && Wo >= CONV3X3_C1_MIN_NR) {
+        static const conv3x3_c1_strip_fn strips[CONV3X3_C1_MAX_NR - CONV3X3_C1_MIN_NR + 1] = {
+            conv3x3_c1_strip_7, conv3x3_c1_strip_8, conv3x3_c1_strip_9, conv3x3_c1_strip_10,
+            conv3x3_c1_strip_11, conv3x3_c1_strip_12, conv3x3_c1_strip_13, conv3x3_c1_strip_14};
+        /* near-equal strips; Wo >= 7 keeps every width within [7, 14] */
+        const int ns = (Wo + CONV3X3_C1_MAX_NR - 1) / CONV3X3_C1_MAX_NR, sb = Wo / ns, sx = Wo % ns;
+        for (int o = 0; o < OC; o++)
+            for (int t = 0, ox = 0; t < ns; t++) {
+                const int n = sb + (t < sx);
+                strips[n - CONV3X3_C1_MIN_NR](Ho, wp, Wo, x + ox, w + (size_t)o * 9, bias ? bias[o] : 0.0f, e,
+                                              out + (size_t)o * Ho * Wo + ox);
+                ox += n;
+            }
+        return MCUF_OK;
+    }
+    /* Each row in nb blocks of near-equal width: 14 -> 7 + 7 rather than a narrow ragged tail. */
     const int nb = (Wo + CONV3X3_MAX_NR - 1) / CONV3X3_MAX_NR, base = Wo / nb, extra = Wo % nb;
     const size_t cs = (size_t)hp * wp, HWo = (size_t)Ho * Wo;
-    float a0[CONV3X3_MAX_NR], a1[CONV3X3_MAX_NR];
     for (int o = 0; o < OC; o += 2) {
-        /* An odd last channel runs as a pair with itself: same arithmetic, written once. */
         const int o1 = o + 1 < OC ? o + 1 : o;
         const float *w0 = w + (size_t)o * C * 9, *w1 = w + (size_t)o1 * C * 9;
         const float b0 = bias ? bias[o] : 0.0f, b1 = bias ? bias[o1] : 0.0f;
@@ -614,9 +677,7 @@ mcuf_status mcuf_conv2d_f32_3x3(const mcuf_conv2d_3x3_params *p, const float *in
             const float *xr = x + (size_t)oy * wp;
             for (int b = 0, ox = 0; b < nb; b++) {
                 const int n = base + (b < extra);
-                blocks[n](C, cs, wp, xr + ox, w0, w1, b0, b1, a0, a1);
-                conv3x3_store(act, lo, hi, a0, y0 + (size_t)oy * Wo + ox, n);
-                if (o1 != o) conv3x3_store(act, lo, hi, a1, y1 + (size_t)oy * Wo + ox, n);
+                blocks[n](C, cs, wp, xr + ox, w0, w1, b0, b1, e, y0 + (size_t)oy * Wo + ox, y1 + (size_t)oy * Wo + ox);
                 ox += n;
             }
         }

@@ -178,9 +178,82 @@ static void errors(void)
     CHECK(mcuf_pointwise_f32(&pp, x, x, NULL, out) == MCUF_ERR_ARG, "pointwise hw 0");
 }
 
+/* Direct 3x3 conv, hand-computed: x = 1..20 as [1, 4, 5] (cin 1: the strip path is for wo >= 7, so
+ * this runs the 2-channel blocks, the odd third channel paired with itself), pad 1. Channel 0 has
+ * weight 1 at the centre (a copy of x), channel 1 weight 1 at the top-left tap (x shifted down-right,
+ * zero at the top row and left column), channel 2 all ones (3x3 box sums), bias 0 / -5 / 0.
+ * With Clip(0, 12) and the same input duplicated into 2 channels (x2: sums double), then no padding. */
+typedef struct {
+    const char *name;
+    int cin, act;
+    float lo, hi;
+} conv3x3_case;
+
+static float box3(const float *x, int h, int w, int r, int c)
+{
+    float s = 0;
+    for (int dy = -1; dy <= 1; dy++)
+        for (int dx = -1; dx <= 1; dx++)
+            if (r + dy >= 0 && r + dy < h && c + dx >= 0 && c + dx < w) s += x[(r + dy) * w + c + dx];
+    return s;
+}
+
+static void conv3x3_cases(void)
+{
+    static const conv3x3_case CASES3[] = {
+        {"3x3 direct, no activation", 1, 0, 0, 0},
+        {"3x3 direct, relu", 1, 1, 0, 0},
+        {"3x3 direct, clip 0..12, two input channels", 2, 2, 0, 12},
+    };
+    float x[40], w[3 * 2 * 9] = {0}, b[3] = {0, -5, 0}, y[3 * 20 + 1], scratch[2 * 6 * 7];
+    for (int i = 0; i < 20; i++) x[i] = x[20 + i] = (float)(i + 1);
+    for (size_t k = 0; k < sizeof CASES3 / sizeof CASES3[0]; k++) {
+        const conv3x3_case *c = &CASES3[k];
+        memset(w, 0, sizeof w);
+        for (int ci = 0; ci < c->cin; ci++) {
+            w[(0 * c->cin + ci) * 9 + 4] = 1;
+            w[(1 * c->cin + ci) * 9 + 0] = 1;
+            for (int t = 0; t < 9; t++) w[(2 * c->cin + ci) * 9 + t] = 1;
+        }
+        const mcuf_conv2d_3x3_params p = {c->cin, 4, 5, 3, 1, 1, 4, 5, c->act, c->lo, c->hi};
+        CHECK(mcuf_conv2d_f32_3x3_scratch_size(&p) == sizeof(float) * (size_t)c->cin * 6 * 7, "%s: scratch size", c->name);
+        y[60] = 12345;
+        CHECK(mcuf_conv2d_f32_3x3(&p, x, w, b, y, scratch, sizeof scratch) == MCUF_OK, "%s: status", c->name);
+        CHECK(y[60] == 12345, "%s: wrote past the output", c->name);
+        for (int r = 0; r < 4; r++)
+            for (int q = 0; q < 5; q++) {
+                const float k2 = (float)c->cin;
+                float want[3] = {k2 * x[r * 5 + q], (r > 0 && q > 0 ? k2 * x[(r - 1) * 5 + q - 1] : 0) - 5,
+                                 k2 * box3(x, 4, 5, r, q)};
+                for (int o = 0; o < 3; o++) {
+                    if (c->act == 1 && want[o] < 0) want[o] = 0;
+                    if (c->act == 2) want[o] = want[o] < c->lo ? c->lo : want[o] > c->hi ? c->hi : want[o];
+                    CHECK(y[o * 20 + r * 5 + q] == want[o], "%s: y[%d,%d,%d] = %g, want %g", c->name, o, r, q,
+                          (double)y[o * 20 + r * 5 + q], (double)want[o]);
+                }
+            }
+    }
+    /* No padding: out [1, 2, 3] of the 4x5 input, read in place (NULL scratch); box sums. */
+    const mcuf_conv2d_3x3_params q = {1, 4, 5, 1, 0, 0, 2, 3, 0, 0, 0};
+    for (int t = 0; t < 9; t++) w[t] = 1;
+    CHECK(mcuf_conv2d_f32_3x3_scratch_size(&q) == 0, "unpadded: scratch size");
+    CHECK(mcuf_conv2d_f32_3x3(&q, x, w, NULL, y, NULL, 0) == MCUF_OK, "unpadded: status");
+    for (int r = 0; r < 2; r++)
+        for (int c = 0; c < 3; c++)
+            CHECK(y[r * 3 + c] == box3(x, 4, 5, r + 1, c + 1), "unpadded: y[%d,%d] = %g", r, c, (double)y[r * 3 + c]);
+    /* Errors: too little scratch, NULL scratch with padding, NULL input, pads beyond 2. */
+    const mcuf_conv2d_3x3_params e = {1, 4, 5, 3, 1, 1, 4, 5, 0, 0, 0};
+    CHECK(mcuf_conv2d_f32_3x3(&e, x, w, b, y, scratch, 6 * 7 * sizeof(float) - 1) == MCUF_ERR_SCRATCH, "short scratch");
+    CHECK(mcuf_conv2d_f32_3x3(&e, x, w, b, y, NULL, sizeof scratch) == MCUF_ERR_SCRATCH, "NULL scratch");
+    CHECK(mcuf_conv2d_f32_3x3(&e, NULL, w, b, y, scratch, sizeof scratch) == MCUF_ERR_ARG, "NULL input");
+    const mcuf_conv2d_3x3_params bad = {1, 4, 5, 3, 3, 1, 5, 5, 0, 0, 0};
+    CHECK(mcuf_conv2d_f32_3x3(&bad, x, w, b, y, scratch, sizeof scratch) == MCUF_ERR_ARG, "pad 3");
+}
+
 int main(void)
 {
     conv_cases();
+    conv3x3_cases();
     linear_case();
     pointwise_case();
     errors();

@@ -304,3 +304,85 @@ def test_conv_errors(dtype):
     assert getattr(L, f"mcuf_linear_{s}")(lp, X, Wp, ffi.NULL, out.ptr) == MCUF_ERR_ARG
     pp = ffi.new("mcuf_pointwise_params *", dict(cin=2, cout=3, hw=0, acc=1))
     assert getattr(L, f"mcuf_pointwise_{s}")(pp, X, Wp, ffi.NULL, out.ptr) == MCUF_ERR_ARG
+
+
+# Direct 3x3 stride-1 FP32 conv with fused activation (mcuf_conv2d_f32_3x3).
+# cin, h, w, cout, pad top, left, bottom, right: covers the one-input-channel strips (cin 1, wo >= 7),
+# the two-channel blocks with an odd last channel, every block width 1..7, pads 0..2 and the
+# unpadded in-place read (no scratch).
+C3_CASES = [
+    (1, 28, 28, 8, 1, 1, 1, 1),    # the MNIST first layer: strips of 14
+    (1, 9, 15, 3, 1, 1, 1, 1),     # strips 8 + 7
+    (1, 5, 4, 2, 1, 1, 1, 1),      # cin 1 but narrower than a strip: blocks
+    (8, 14, 14, 16, 1, 1, 1, 1),   # the MNIST second layer: blocks of 7
+    (3, 6, 11, 5, 2, 0, 1, 2),     # odd cout, asymmetric pads
+    (2, 7, 8, 3, 0, 0, 0, 0),      # no padding: the input read in place, scratch NULL
+    (4, 3, 3, 1, 1, 1, 1, 1),      # 3 wide, one output channel
+    (2, 1, 1, 2, 1, 1, 1, 1),      # one pixel
+    (5, 4, 17, 4, 1, 2, 1, 0),     # 17 wide: 6 + 6 + 5
+]
+C3_IDS = [f"c{c[0]}_{c[1]}x{c[2]}_o{c[3]}_p{''.join(map(str, c[4:]))}" for c in C3_CASES]
+ACTS = [(0, 0.0, 0.0), (1, 0.0, 0.0), (2, -0.25, 0.5)]  # none, Relu, Clip(-0.25, 0.5)
+
+
+def conv3x3_params(ffi, c, act=(0, 0.0, 0.0)):
+    cin, h, w, cout, pt, pl, pb, pr = c
+    return ffi.new("mcuf_conv2d_3x3_params *", dict(
+        cin=cin, h=h, w=w, cout=cout, pad_top=pt, pad_left=pl, ho=h + pt + pb - 2, wo=w + pl + pr - 2,
+        act=act[0], act_lo=act[1], act_hi=act[2]))
+
+
+@pytest.mark.parametrize("act", ACTS, ids=["none", "relu", "clip"])
+@pytest.mark.parametrize("c", C3_CASES, ids=C3_IDS)
+def test_conv2d_f32_3x3_matches_numpy(c, act):
+    ffi, L = lib()
+    cin, h, w, cout, pt, pl, pb, pr = c
+    rng = np.random.default_rng(sum(c) + act[0])
+    x = rng.uniform(-1, 1, (cin, h, w)).astype(np.float32)
+    wt = rng.uniform(-1, 1, (cout, cin, 3, 3)).astype(np.float32)
+    b = rng.uniform(-1, 1, cout).astype(np.float32)
+    ref, _, _, _, (scale, _, _) = conv_ref((cin, h, w, cout, 3, 3, 1, 1, pt, pl, pb, pr),
+                                            x.astype(np.float64), wt.astype(np.float64), b.astype(np.float64),
+                                            np.zeros((cout, h + pt + pb - 2, w + pl + pr - 2)))
+    if act[0] == 1:
+        ref = np.maximum(ref, 0.0)
+    elif act[0] == 2:
+        ref = np.clip(ref, act[1], act[2])
+    p = conv3x3_params(ffi, c, act)
+    nbytes = L.mcuf_conv2d_f32_3x3_scratch_size(p)
+    assert nbytes == (0 if not any(c[4:]) else cin * (p.ho + 2) * (p.wo + 2) * 4)
+    scratch = ffi.new("char[]", nbytes) if nbytes else ffi.NULL
+    out = Guarded(ffi, (cout, p.ho, p.wo), np.float32)
+    X, Wp, Bp = (cptr(ffi, a, np.float32) for a in (x, wt, b))
+    assert L.mcuf_conv2d_f32_3x3(p, X, Wp, Bp, out.ptr, scratch, nbytes) == MCUF_OK
+    assert rel_err(out.value().reshape(cout, -1), ref.reshape(cout, -1), scale.reshape(cout, -1)) <= tol(np.float32, 1, cin * 9 + 1)
+    # without bias
+    out = Guarded(ffi, (cout, p.ho, p.wo), np.float32)
+    assert L.mcuf_conv2d_f32_3x3(p, X, Wp, ffi.NULL, out.ptr, scratch, nbytes) == MCUF_OK
+    ref_nb = conv_ref((cin, h, w, cout, 3, 3, 1, 1, pt, pl, pb, pr), x.astype(np.float64), wt.astype(np.float64),
+                      None, np.zeros((cout, p.ho, p.wo)))[0]
+    ref_nb = np.maximum(ref_nb, 0.0) if act[0] == 1 else np.clip(ref_nb, act[1], act[2]) if act[0] == 2 else ref_nb
+    assert rel_err(out.value().reshape(cout, -1), ref_nb.reshape(cout, -1), scale.reshape(cout, -1) + 1) <= tol(np.float32, 1, cin * 9 + 1)
+
+
+def test_conv2d_f32_3x3_errors():
+    ffi, L = lib()
+    c = (2, 5, 6, 3, 1, 1, 1, 1)
+    p = conv3x3_params(ffi, c, (1, 0.0, 0.0))
+    n = L.mcuf_conv2d_f32_3x3_scratch_size(p)
+    x = np.zeros((2, 5, 6), np.float32)
+    wt = np.zeros((3, 2, 3, 3), np.float32)
+    y = np.zeros((3, 5, 6), np.float32)
+    X, Wp, Y = (cptr(ffi, a, np.float32) for a in (x, wt, y))
+    buf = ffi.new("char[]", n)
+    assert L.mcuf_conv2d_f32_3x3(p, X, Wp, ffi.NULL, Y, buf, n - 1) == MCUF_ERR_SCRATCH
+    assert L.mcuf_conv2d_f32_3x3(p, X, Wp, ffi.NULL, Y, ffi.NULL, n) == MCUF_ERR_SCRATCH
+    assert L.mcuf_conv2d_f32_3x3(p, ffi.NULL, Wp, ffi.NULL, Y, buf, n) == MCUF_ERR_ARG
+    assert L.mcuf_conv2d_f32_3x3(p, X, ffi.NULL, ffi.NULL, Y, buf, n) == MCUF_ERR_ARG
+    assert L.mcuf_conv2d_f32_3x3(p, X, Wp, ffi.NULL, ffi.NULL, buf, n) == MCUF_ERR_ARG
+    assert L.mcuf_conv2d_f32_3x3(ffi.NULL, X, Wp, ffi.NULL, Y, buf, n) == MCUF_ERR_ARG
+    for field, value in (("pad_top", 3), ("wo", 9), ("ho", 2), ("act", 3), ("cin", 0)):
+        q = conv3x3_params(ffi, c, (1, 0.0, 0.0))
+        setattr(q, field, value)
+        assert L.mcuf_conv2d_f32_3x3(q, X, Wp, ffi.NULL, Y, buf, n) == MCUF_ERR_ARG, field
+        assert L.mcuf_conv2d_f32_3x3_scratch_size(q) == 0

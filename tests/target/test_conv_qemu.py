@@ -40,3 +40,62 @@ def test_conv_matches_numpy(target_name):
             if not e <= t:
                 failures.append(f"{c} {name}: rel err {e:.3g} > {t:.3g}")
     assert not failures, "\n".join(failures)
+
+
+def _conv3x3_model(path, seed=0):
+    """Conv 3x3 layers the direct FP32 kernel takes: cin 1 + Relu (strips), cin 3 -> 5 (odd) + Clip with
+    asymmetric pads, 5 -> 4 unpadded with no activation, then LeakyRelu (not fusable: a separate step)."""
+    import onnx
+    from onnx import TensorProto as T
+    from onnx import helper as h
+    from onnx import numpy_helper as nh
+
+    rng = np.random.default_rng(seed)
+    inits = {"W1": rng.standard_normal((3, 1, 3, 3)) * 0.5, "B1": rng.standard_normal(3) * 0.1,
+             "W2": rng.standard_normal((5, 3, 3, 3)) * 0.3, "B2": rng.standard_normal(5) * 0.1,
+             "W3": rng.standard_normal((4, 5, 3, 3)) * 0.3, "B3": rng.standard_normal(4) * 0.1,
+             "lo": np.array(-0.2), "hi": np.array(0.6)}
+    nodes = [h.make_node("Conv", ["x", "W1", "B1"], ["c1"], name="conv1", pads=[1, 1, 1, 1], kernel_shape=[3, 3]),
+             h.make_node("Relu", ["c1"], ["r1"], name="relu1"),
+             h.make_node("Conv", ["r1", "W2", "B2"], ["c2"], name="conv2", pads=[2, 0, 1, 2], kernel_shape=[3, 3]),
+             h.make_node("Clip", ["c2", "lo", "hi"], ["r2"], name="clip2"),
+             h.make_node("Conv", ["r2", "W3", "B3"], ["c3"], name="conv3", kernel_shape=[3, 3]),
+             h.make_node("LeakyRelu", ["c3"], ["y"], name="leaky3", alpha=0.1)]
+    g = h.make_graph(nodes, "conv3x3", [h.make_tensor_value_info("x", T.FLOAT, [1, 1, 12, 17])],
+                     [h.make_tensor_value_info("y", T.FLOAT, [1, 4, 10, 14])],
+                     [nh.from_array(v.astype(np.float32), k) for k, v in inits.items()])
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 17)], producer_name="mcuforge-tests")
+    onnx.checker.check_model(m)
+    onnx.save(m, str(path))
+
+
+@pytest.mark.qemu
+def test_direct_conv3x3_fp32_on_rv32(tmp_path):
+    """The generated FP32 model calls mcuf_conv2d_f32_3x3 with Relu/Clip fused (no separate pass) and
+    matches onnxruntime on rv32."""
+    import subprocess
+    import sys
+
+    import onnxruntime as ort
+
+    _conv3x3_model(tmp_path / "m.onnx")
+    rng = np.random.default_rng(1)
+    np.savez(tmp_path / "calib.npz", x=rng.standard_normal((4, 1, 1, 12, 17)).astype(np.float32))
+    x = rng.standard_normal((3, 1, 1, 12, 17)).astype(np.float32)
+    np.savez(tmp_path / "in.npz", x=x)
+    out = tmp_path / "out"
+
+    def cli(*a):
+        r = subprocess.run([sys.executable, "-m", "toolchain.cli", *a], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+
+    cli("compile", str(tmp_path / "m.onnx"), "--calib", str(tmp_path / "calib.npz"), "--target", "rv32",
+        "--precision", "fp32", "--out", str(out), "--quiet")
+    src = (out / "c" / "src" / "model.c").read_text()
+    assert src.count("mcuf_conv2d_f32_3x3(") == 3
+    assert "MCUF_ACT_RELU" in src and "MCUF_ACT_CLIP" in src and "mcuf_relu_f32(" not in src
+    cli("run", str(out), "--input", str(tmp_path / "in.npz"), "--output", str(tmp_path / "y.npz"))
+    y = np.load(tmp_path / "y.npz")["y"]
+    s = ort.InferenceSession(str(tmp_path / "m.onnx"))
+    ref = np.stack([s.run(None, {"x": xi})[0] for xi in x])
+    np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-5 * np.abs(ref).max())
