@@ -35,6 +35,15 @@ def pool(node: Node, ctx: LowerCtx) -> list[Step]:
     params = {"C": g["C"], "H": g["H"], "W": g["W"], "OH": g["OH"], "OW": g["OW"], "kh": g["kh"], "kw": g["kw"],
               "stride_h": g["sh"], "stride_w": g["sw"], "pad_top": g["pt"], "pad_left": g["pl"],
               "pad_bottom": g["pb"], "pad_right": g["pr"], "count_include_pad": g["cip"]}
+    if (kind == "max" and ctx.sfx == "f32" and g["kh"] == g["kw"] == g["sh"] == g["sw"] == 2
+            and not any((g["pt"], g["pl"], g["pb"], g["pr"])) and (g["OH"], g["OW"]) == (g["H"] // 2, g["W"] // 2)):
+        # The 2x2 stride-2 fast path (fmax.s per pair): mcuf_pool.h's params, which it shares with training.
+        tparams = {k: params[k] for k in ("C", "H", "W", "OH", "OW", "kh", "kw", "stride_h", "stride_w", "pad_top",
+                                          "pad_left", "pad_bottom", "pad_right")}
+        tparams["count_include_pad"] = 0
+        return [Step(node=node.name, op=node.op, comment=comment, func="mcuf_maxpool2d_f32_2x2",
+                     params_type="mcuf_pool2d_params", params=tparams,
+                     args=(Arg("params"), Arg("buf", x), Arg("buf", y)), reads=(x,), writes=(y,), macs=0)]
     return [Step(node=node.name, op=node.op, comment=comment, func=f"mcuf_{kind}pool2d_fwd_{ctx.sfx}",
                  params_type="mcuf_pool2d_fwd_params", params=params,
                  args=(Arg("params"), Arg("buf", x), Arg("buf", y)), reads=(x,), writes=(y,), macs=0)]

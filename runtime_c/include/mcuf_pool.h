@@ -50,6 +50,11 @@ mcuf_status mcuf_maxpool2d_grad_f16(const mcuf_pool2d_params *p, const mcuf_f16 
 mcuf_status mcuf_maxpool2d_grad_f32(const mcuf_pool2d_params *p, const float *x, const float *grad_y,
                                     float *grad_x);
 
+/* Inference fast path of mcuf_maxpool2d_f32 for 2x2 windows, stride 2, no padding (the usual CNN
+ * downsampling): three fmax.s per output. Unlike mcuf_maxpool2d_f32, a NaN in a window is ignored
+ * (fmax semantics: the window's largest number; all NaN gives NaN). MCUF_ERR_ARG for other windows. */
+mcuf_status mcuf_maxpool2d_f32_2x2(const mcuf_pool2d_params *p, const float *x, float *y);
+
 mcuf_status mcuf_avgpool2d_f16(const mcuf_pool2d_params *p, const mcuf_f16 *x, mcuf_f16 *y);
 mcuf_status mcuf_avgpool2d_f32(const mcuf_pool2d_params *p, const float *x, float *y);
 mcuf_status mcuf_avgpool2d_grad_f16(const mcuf_pool2d_params *p, const mcuf_f16 *grad_y, mcuf_f16 *grad_x);

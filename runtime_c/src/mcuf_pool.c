@@ -180,3 +180,34 @@ mcuf_status mcuf_global_avgpool_f32(const mcuf_global_avgpool_params *p, const f
     }
     return MCUF_OK;
 }
+
+#if defined(__riscv) && defined(__clang__)
+#define POOL_FMAX(a, b) __builtin_fmaxf((a), (b)) /* fmax.s; picolibc's inline fmaxf makes calls */
+#else
+#define POOL_FMAX(a, b) ((a) > (b) || (b) != (b) ? (a) : (b)) /* NaN b gives a, as fmax.s */
+#endif
+
+mcuf_status mcuf_maxpool2d_f32_2x2(const mcuf_pool2d_params *p, const float *x, float *y)
+{
+    mcuf_status st = mcuf_pool2d_check(p);
+    if (st != MCUF_OK) return st;
+    if (!x || !y) return MCUF_ERR_ARG;
+    if (p->kh != 2 || p->kw != 2 || p->stride_h != 2 || p->stride_w != 2 || p->pad_top || p->pad_left ||
+        p->pad_bottom || p->pad_right)
+        return MCUF_ERR_ARG;
+    const int C = p->C, H = p->H, W = p->W, OH = p->OH, OW = p->OW;
+    for (int c = 0; c < C; c++) {
+        const float *xc = x + (size_t)c * H * W;
+        for (int oh = 0; oh < OH; oh++, y += OW) {
+            const float *r0 = xc + (size_t)(2 * oh) * W, *r1 = r0 + W;
+            /* Two outputs a step: constant offsets from r0/r1, one pointer bump per four loads. */
+            int ow = 0;
+            for (; ow + 2 <= OW; ow += 2, r0 += 4, r1 += 4) {
+                y[ow] = POOL_FMAX(POOL_FMAX(r0[0], r0[1]), POOL_FMAX(r1[0], r1[1]));
+                y[ow + 1] = POOL_FMAX(POOL_FMAX(r0[2], r0[3]), POOL_FMAX(r1[2], r1[3]));
+            }
+            if (ow < OW) y[ow] = POOL_FMAX(POOL_FMAX(r0[0], r0[1]), POOL_FMAX(r1[0], r1[1]));
+        }
+    }
+    return MCUF_OK;
+}

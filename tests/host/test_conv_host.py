@@ -238,7 +238,11 @@ def test_pointwise(shape, policy):
 
 
 @pytest.mark.parametrize("policy", POLICIES, ids=POLICY_IDS)
-@pytest.mark.parametrize("shape", [(1, 1, 1), (1, 33, 10), (3, 64, 7)], ids=["1x1x1", "1x33x10", "3x64x7"])
+# batch 1 runs the row-blocked matrix-vector path: 1..11 outputs cover every block split (<= 5 rows),
+# inputs below, at and past the 8-column unroll with a tail
+@pytest.mark.parametrize("shape", [(1, 1, 1), (1, 33, 10), (3, 64, 7), (1, 7, 3), (1, 16, 4), (1, 9, 6),
+                                   (1, 784, 10), (1, 21, 11), (1, 8, 2)],
+                         ids=["1x1x1", "1x33x10", "3x64x7", "1x7x3", "1x16x4", "1x9x6", "1x784x10", "1x21x11", "1x8x2"])
 def test_linear(shape, policy):
     dtype, acc = policy
     batch, n_in, n_out = shape

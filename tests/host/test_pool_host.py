@@ -148,3 +148,21 @@ def test_pool_errors():
     assert L.mcuf_avgpool2d_grad_f32(p, cptr(ffi, x), cptr(ffi, y)) == L.MCUF_ERR_ARG
     gp = ffi.new("mcuf_global_avgpool_params *", dict(C=1, HW=0, acc=1))
     assert L.mcuf_global_avgpool_f32(gp, cptr(ffi, x), cptr(ffi, y)) == L.MCUF_ERR_ARG
+
+
+@pytest.mark.parametrize("shape", [(1, 2, 2), (3, 7, 7), (2, 8, 13), (8, 28, 28), (1, 3, 2)],
+                         ids=["1x2x2", "3x7x7", "2x8x13", "8x28x28", "1x3x2"])
+def test_maxpool_2x2_fast_path_matches_generic(shape):
+    """mcuf_maxpool2d_f32_2x2 (inference) equals numpy's max over each window, floor mode (odd rows and
+    columns dropped), even and odd output widths; other windows are refused."""
+    ffi, L = lib()
+    C, H, W = shape
+    x = np.random.default_rng(H * W + C).uniform(-1, 1, shape).astype(np.float32)
+    p = params(ffi, shape, (2, 2), (2, 2), (0, 0, 0, 0))
+    y = Guarded(ffi, C * p.OH * p.OW, np.float32)
+    assert L.mcuf_maxpool2d_f32_2x2(p, cptr(ffi, x), y.ptr) == 0
+    ref = x[:, :2 * p.OH, :2 * p.OW].reshape(C, p.OH, 2, p.OW, 2).max(axis=(2, 4))
+    assert np.array_equal(y.value().reshape(C, p.OH, p.OW), ref)
+    for k, s, pads in (((3, 3), (2, 2), (0, 0, 0, 0)), ((2, 2), (1, 1), (0, 0, 0, 0)), ((2, 2), (2, 2), (1, 1, 1, 1))):
+        q = params(ffi, (C, H + 2, W + 2), k, s, pads)
+        assert L.mcuf_maxpool2d_f32_2x2(q, cptr(ffi, x), y.ptr) == -1

@@ -44,7 +44,8 @@ def test_conv_matches_numpy(target_name):
 
 def _conv3x3_model(path, seed=0):
     """Conv 3x3 layers the direct FP32 kernel takes: cin 1 + Relu (strips), cin 3 -> 5 (odd) + Clip with
-    asymmetric pads, 5 -> 4 unpadded with no activation, then LeakyRelu (not fusable: a separate step)."""
+    asymmetric pads, 5 -> 4 unpadded with no activation, then LeakyRelu (not fusable: a separate step),
+    the 2x2 max pool fast path on an even map and the matrix-vector Gemm (7 outputs: blocks 4 + 3)."""
     import onnx
     from onnx import TensorProto as T
     from onnx import helper as h
@@ -54,15 +55,19 @@ def _conv3x3_model(path, seed=0):
     inits = {"W1": rng.standard_normal((3, 1, 3, 3)) * 0.5, "B1": rng.standard_normal(3) * 0.1,
              "W2": rng.standard_normal((5, 3, 3, 3)) * 0.3, "B2": rng.standard_normal(5) * 0.1,
              "W3": rng.standard_normal((4, 5, 3, 3)) * 0.3, "B3": rng.standard_normal(4) * 0.1,
+             "W4": rng.standard_normal((7, 140)) * 0.1, "B4": rng.standard_normal(7) * 0.1,
              "lo": np.array(-0.2), "hi": np.array(0.6)}
     nodes = [h.make_node("Conv", ["x", "W1", "B1"], ["c1"], name="conv1", pads=[1, 1, 1, 1], kernel_shape=[3, 3]),
              h.make_node("Relu", ["c1"], ["r1"], name="relu1"),
              h.make_node("Conv", ["r1", "W2", "B2"], ["c2"], name="conv2", pads=[2, 0, 1, 2], kernel_shape=[3, 3]),
              h.make_node("Clip", ["c2", "lo", "hi"], ["r2"], name="clip2"),
              h.make_node("Conv", ["r2", "W3", "B3"], ["c3"], name="conv3", kernel_shape=[3, 3]),
-             h.make_node("LeakyRelu", ["c3"], ["y"], name="leaky3", alpha=0.1)]
+             h.make_node("LeakyRelu", ["c3"], ["l3"], name="leaky3", alpha=0.1),
+             h.make_node("MaxPool", ["l3"], ["p3"], name="pool3", kernel_shape=[2, 2], strides=[2, 2]),
+             h.make_node("Flatten", ["p3"], ["f3"], name="flat"),
+             h.make_node("Gemm", ["f3", "W4", "B4"], ["y"], name="fc", transB=1)]
     g = h.make_graph(nodes, "conv3x3", [h.make_tensor_value_info("x", T.FLOAT, [1, 1, 12, 17])],
-                     [h.make_tensor_value_info("y", T.FLOAT, [1, 4, 10, 14])],
+                     [h.make_tensor_value_info("y", T.FLOAT, [1, 7])],
                      [nh.from_array(v.astype(np.float32), k) for k, v in inits.items()])
     m = h.make_model(g, opset_imports=[h.make_opsetid("", 17)], producer_name="mcuforge-tests")
     onnx.checker.check_model(m)
@@ -71,8 +76,8 @@ def _conv3x3_model(path, seed=0):
 
 @pytest.mark.qemu
 def test_direct_conv3x3_fp32_on_rv32(tmp_path):
-    """The generated FP32 model calls mcuf_conv2d_f32_3x3 with Relu/Clip fused (no separate pass) and
-    matches onnxruntime on rv32."""
+    """The generated FP32 model calls mcuf_conv2d_f32_3x3 with Relu/Clip fused (no separate pass), the
+    2x2 max pool and the matrix-vector linear, and matches onnxruntime on rv32."""
     import subprocess
     import sys
 
@@ -94,6 +99,7 @@ def test_direct_conv3x3_fp32_on_rv32(tmp_path):
     src = (out / "c" / "src" / "model.c").read_text()
     assert src.count("mcuf_conv2d_f32_3x3(") == 3
     assert "MCUF_ACT_RELU" in src and "MCUF_ACT_CLIP" in src and "mcuf_relu_f32(" not in src
+    assert "mcuf_maxpool2d_f32_2x2(" in src and "mcuf_linear_f32(" in src
     cli("run", str(out), "--input", str(tmp_path / "in.npz"), "--output", str(tmp_path / "y.npz"))
     y = np.load(tmp_path / "y.npz")["y"]
     s = ort.InferenceSession(str(tmp_path / "m.onnx"))
