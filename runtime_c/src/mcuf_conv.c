@@ -536,6 +536,32 @@ typedef struct {
     float lo, hi;
 } conv3x3_epilogue;
 
+/* d[0..n) = s[0..n), or zeros when s is NULL; returns d + n. Four at a time with a compiler barrier:
+ * otherwise clang turns the loops back into memcpy/memset calls, whose small-size paths in picolibc
+ * cost ~9 instructions per float on rows a few dozen bytes long (3 here). */
+static float *conv3x3_fill(float *d, const float *s, int n)
+{
+    if (s)
+        for (; n >= 4; n -= 4, d += 4, s += 4) {
+            const float a = s[0], b = s[1], c = s[2], e = s[3];
+            d[0] = a;
+            d[1] = b;
+            d[2] = c;
+            d[3] = e;
+            __asm__ volatile("" ::: "memory");
+        }
+    else
+        for (; n >= 4; n -= 4, d += 4) {
+            d[0] = d[1] = d[2] = d[3] = 0.0f;
+            __asm__ volatile("" ::: "memory");
+        }
+    for (; n > 0; n--, d++) {
+        *d = s ? *s++ : 0.0f;
+        __asm__ volatile("" ::: "memory");
+    }
+    return d;
+}
+
 /* Activation of n accumulators as they leave registers: one fmax.s each (ReLU: lo = 0), plus fmin.s
  * for Clip; a NaN output becomes lo. A macro so the loops unroll over the register-held array. */
 #if defined(__riscv) && defined(__clang__)
@@ -651,19 +677,14 @@ mcuf_status mcuf_conv2d_f32_3x3(const mcuf_conv2d_3x3_params *p, const float *in
         if (!scratch || scratch_bytes < mcuf_conv2d_f32_3x3_scratch_size(p)) return MCUF_ERR_SCRATCH;
         float *xp = (float *)scratch;
         const int pt = p->pad_top, pl = p->pad_left;
-        /* Plain loops, not memcpy/memset: rows are a few dozen bytes, where picolibc's byte-wise
-         * small-size paths cost several times more. */
         const float *s = in;
         float *d = xp;
         for (int c = 0; c < C; c++) {
-            for (int q = 0; q < pt * wp + pl; q++) *d++ = 0.0f;
-            for (int r = 0; r < H; r++) {
-                for (int q = 0; q < W; q++) d[q] = s[q];
-                d += W;
-                s += W;
+            d = conv3x3_fill(d, NULL, pt * wp + pl);
+            for (int r = 0; r < H; r++, s += W) {
+                d = conv3x3_fill(d, s, W);
                 /* right pad of this row, then left pad of the next (or the bottom rows) */
-                const int gap = r + 1 < H ? wp - W : wp - W - pl + (hp - pt - H) * wp;
-                for (int q = 0; q < gap; q++) *d++ = 0.0f;
+                d = conv3x3_fill(d, NULL, r + 1 < H ? wp - W : wp - W - pl + (hp - pt - H) * wp);
             }
         }
         x = xp;
