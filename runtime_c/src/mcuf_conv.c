@@ -536,29 +536,36 @@ typedef struct {
     float lo, hi;
 } conv3x3_epilogue;
 
-/* d[0..n) = s[0..n), or zeros when s is NULL; returns d + n. Four at a time with a compiler barrier:
+/* One padded row: pl zeros were written before; copies the n input floats then writes `gap` zeros
+ * (this row's right pad and the next row's left pad). Eight at a time with a compiler barrier:
  * otherwise clang turns the loops back into memcpy/memset calls, whose small-size paths in picolibc
- * cost ~9 instructions per float on rows a few dozen bytes long (3 here). */
-static float *conv3x3_fill(float *d, const float *s, int n)
+ * cost ~9 instructions per float on rows a few dozen bytes long. Returns the end. */
+static float *conv3x3_pad_row(float *d, const float *s, int n, int gap)
 {
-    if (s)
-        for (; n >= 4; n -= 4, d += 4, s += 4) {
-            const float a = s[0], b = s[1], c = s[2], e = s[3];
-            d[0] = a;
-            d[1] = b;
-            d[2] = c;
-            d[3] = e;
-            __asm__ volatile("" ::: "memory");
-        }
-    else
-        for (; n >= 4; n -= 4, d += 4) {
-            d[0] = d[1] = d[2] = d[3] = 0.0f;
-            __asm__ volatile("" ::: "memory");
-        }
-    for (; n > 0; n--, d++) {
-        *d = s ? *s++ : 0.0f;
+    for (; n >= 8; n -= 8, d += 8, s += 8) {
+        const float a0 = s[0], a1 = s[1], a2 = s[2], a3 = s[3], a4 = s[4], a5 = s[5], a6 = s[6], a7 = s[7];
+        d[0] = a0;
+        d[1] = a1;
+        d[2] = a2;
+        d[3] = a3;
+        d[4] = a4;
+        d[5] = a5;
+        d[6] = a6;
+        d[7] = a7;
         __asm__ volatile("" ::: "memory");
     }
+    for (; n >= 2; n -= 2, d += 2, s += 2) {
+        const float a0 = s[0], a1 = s[1];
+        d[0] = a0;
+        d[1] = a1;
+        __asm__ volatile("" ::: "memory");
+    }
+    if (n) *d++ = *s;
+    for (; gap >= 2; gap -= 2, d += 2) {
+        d[0] = d[1] = 0.0f;
+        __asm__ volatile("" ::: "memory");
+    }
+    if (gap) *d++ = 0.0f;
     return d;
 }
 
@@ -580,37 +587,51 @@ static float *conv3x3_fill(float *d, const float *s, int n)
             for (int j_ = 0; j_ < (n); j_++) (a)[j_] = CONV_FMIN(CONV_FMAX((a)[j_], (e).lo), (e).hi);            \
     } while (0)
 
-/* x: the padded input at the block's top-left tap, channel stride cs, row stride wp. The loops have
- * constant bounds and unroll completely, so s0/s1/xv live in registers; the activation is applied on
- * the way out. For an odd last channel y1 == y0 and w1 == w0: the same values are stored twice. */
+/* One input channel's 3x3 taps into s0/s1 (x: the block's top-left tap in that channel). */
+#define CONV3X3_CHANNEL(NR, x, w0, w1, wp, s0, s1)                                                       \
+    for (int ky = 0; ky < 3; ky++) {                                                                     \
+        const float *r_ = (x) + ky * (wp);                                                               \
+        float xv[NR + 2];                                                                                \
+        for (int i = 0; i < NR + 2; i++) xv[i] = r_[i];                                                  \
+        for (int kx = 0; kx < 3; kx++) {                                                                 \
+            const float u = (w0)[ky * 3 + kx], v = (w1)[ky * 3 + kx];                                    \
+            for (int j = 0; j < NR; j++) {                                                               \
+                s0[j] += u * xv[j + kx];                                                                 \
+                s1[j] += v * xv[j + kx];                                                                 \
+            }                                                                                            \
+        }                                                                                                \
+    }
+
+/* A column of NR outputs x 2 channels, all `rows` rows (one call per column: the prologue, register
+ * saves and call are paid once per column, not per block). x: the padded input at the column's
+ * top-left tap, channel stride cs, row stride wp. The loops have constant bounds and unroll
+ * completely, so s0/s1/xv live in registers; channel 0 is peeled so the bias is the first FMA's
+ * addend (no register copies to initialise the accumulators). The activation is applied on the way
+ * out. For an odd last channel y1 == y0 and w1 == w0: the same values are stored twice. */
 #define DEFINE_CONV3X3_BLOCK(NR)                                                                         \
-    static void conv3x3_block_##NR(int cin, size_t cs, int wp, const float *restrict x,                  \
+    static void conv3x3_block_##NR(int cin, int rows, size_t cs, int wp, int wo, const float *restrict x, \
                                    const float *restrict w0, const float *restrict w1, float b0,         \
                                    float b1, conv3x3_epilogue e, float *y0, float *y1)                   \
     {                                                                                                    \
-        float s0[NR], s1[NR];                                                                            \
-        for (int j = 0; j < NR; j++) {                                                                   \
-            s0[j] = b0;                                                                                  \
-            s1[j] = b1;                                                                                  \
-        }                                                                                                \
-        for (int c = 0; c < cin; c++, x += cs, w0 += 9, w1 += 9) {                                       \
-            for (int ky = 0; ky < 3; ky++) {                                                             \
-                const float *r = x + ky * wp;                                                            \
-                float xv[NR + 2];                                                                        \
-                for (int i = 0; i < NR + 2; i++) xv[i] = r[i];                                           \
-                for (int kx = 0; kx < 3; kx++) {                                                         \
-                    const float u = w0[ky * 3 + kx], v = w1[ky * 3 + kx];                                \
-                    for (int j = 0; j < NR; j++) {                                                       \
-                        s0[j] += u * xv[j + kx];                                                         \
-                        s1[j] += v * xv[j + kx];                                                         \
-                    }                                                                                    \
-                }                                                                                        \
+        for (int r = 0; r < rows; r++, x += wp, y0 += wo, y1 += wo) {                                    \
+            float s0[NR], s1[NR];                                                                        \
+            for (int j = 0; j < NR; j++) {                                                               \
+                s0[j] = b0;                                                                              \
+                s1[j] = b1;                                                                              \
             }                                                                                            \
+            CONV3X3_CHANNEL(NR, x, w0, w1, wp, s0, s1)                                                   \
+            const float *xc = x, *w0c = w0, *w1c = w1;                                                   \
+            for (int c = 1; c < cin; c++) {                                                              \
+                xc += cs;                                                                                \
+                w0c += 9;                                                                                \
+                w1c += 9;                                                                                \
+                CONV3X3_CHANNEL(NR, xc, w0c, w1c, wp, s0, s1)                                            \
+            }                                                                                            \
+            CONV3X3_ACT(e, s0, NR);                                                                      \
+            CONV3X3_ACT(e, s1, NR);                                                                      \
+            for (int j = 0; j < NR; j++) y1[j] = s1[j];                                                  \
+            for (int j = 0; j < NR; j++) y0[j] = s0[j];                                                  \
         }                                                                                                \
-        CONV3X3_ACT(e, s0, NR);                                                                          \
-        CONV3X3_ACT(e, s1, NR);                                                                          \
-        for (int j = 0; j < NR; j++) y1[j] = s1[j];                                                      \
-        for (int j = 0; j < NR; j++) y0[j] = s0[j];                                                      \
     }
 
 DEFINE_CONV3X3_BLOCK(1)
@@ -659,7 +680,7 @@ typedef void (*conv3x3_c1_strip_fn)(int, int, int, const float *restrict, const 
 #define CONV3X3_C1_MIN_NR 7
 #define CONV3X3_C1_MAX_NR 14
 
-typedef void (*conv3x3_block_fn)(int, size_t, int, const float *restrict, const float *restrict,
+typedef void (*conv3x3_block_fn)(int, int, size_t, int, int, const float *restrict, const float *restrict,
                                  const float *restrict, float, float, conv3x3_epilogue, float *, float *);
 
 mcuf_status mcuf_conv2d_f32_3x3(const mcuf_conv2d_3x3_params *p, const float *in, const float *w,
@@ -680,12 +701,10 @@ mcuf_status mcuf_conv2d_f32_3x3(const mcuf_conv2d_3x3_params *p, const float *in
         const float *s = in;
         float *d = xp;
         for (int c = 0; c < C; c++) {
-            d = conv3x3_fill(d, NULL, pt * wp + pl);
-            for (int r = 0; r < H; r++, s += W) {
-                d = conv3x3_fill(d, s, W);
+            d = conv3x3_pad_row(d, s, 0, pt * wp + pl);
+            for (int r = 0; r < H; r++, s += W)
                 /* right pad of this row, then left pad of the next (or the bottom rows) */
-                d = conv3x3_fill(d, NULL, r + 1 < H ? wp - W : wp - W - pl + (hp - pt - H) * wp);
-            }
+                d = conv3x3_pad_row(d, s, W, r + 1 < H ? wp - W : wp - W - pl + (hp - pt - H) * wp);
         }
         x = xp;
     }
@@ -712,13 +731,10 @@ mcuf_status mcuf_conv2d_f32_3x3(const mcuf_conv2d_3x3_params *p, const float *in
         const float *w0 = w + (size_t)o * C * 9, *w1 = w + (size_t)o1 * C * 9;
         const float b0 = bias ? bias[o] : 0.0f, b1 = bias ? bias[o1] : 0.0f;
         float *y0 = out + (size_t)o * HWo, *y1 = out + (size_t)o1 * HWo;
-        for (int oy = 0; oy < Ho; oy++) {
-            const float *xr = x + (size_t)oy * wp;
-            for (int b = 0, ox = 0; b < nb; b++) {
-                const int n = base + (b < extra);
-                blocks[n](C, cs, wp, xr + ox, w0, w1, b0, b1, e, y0 + (size_t)oy * Wo + ox, y1 + (size_t)oy * Wo + ox);
-                ox += n;
-            }
+        for (int b = 0, ox = 0; b < nb; b++) {
+            const int n = base + (b < extra);
+            blocks[n](C, Ho, cs, wp, Wo, x + ox, w0, w1, b0, b1, e, y0 + ox, y1 + ox);
+            ox += n;
         }
     }
     return MCUF_OK;
