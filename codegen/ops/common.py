@@ -45,6 +45,32 @@ def float_activation_steps(node: Node, ctx: LowerCtx, tensor: str) -> list[Step]
                  reads=(tensor,), writes=(tensor,))]
 
 
+def maxpool_2x2_fast(node: Node, ctx: LowerCtx) -> bool:
+    """mcuf_maxpool2d_f32_2x2 applies to this MaxPool: FP32, 2x2 stride 2, no padding, floor sizes."""
+    a = node.attrs
+    if node.op != "MaxPool" or ctx.sfx != "f32":
+        return False
+    xs, ys = ctx.shape(node.inputs[0]), ctx.shape(node.outputs[0])
+    return (tuple(a["kernel_shape"]) == (2, 2) and tuple(a["strides"]) == (2, 2) and not any(a["pads"])
+            and len(xs) == 4 and tuple(ys[2:]) == (xs[2] // 2, xs[3] // 2) and len(node.outputs) == 1)
+
+
+def activation_moves_to_pool(conv: Node, ctx: LowerCtx) -> bool:
+    """A Relu/Clip fused into an FP32 direct 3x3 conv whose output feeds only a 2x2 max pool fast path
+    is applied by the pool instead: monotonic activations commute with max, and the pool sees 4x
+    fewer values. The conv's output then holds pre-activation values no one else reads."""
+    from .conv import direct_3x3_applies  # conv imports this module
+
+    act = conv.attrs.get("activation")
+    if conv.op != "Conv" or not act or act[0] not in ("Relu", "Clip") or ctx.sfx != "f32":
+        return False
+    y = conv.outputs[0]
+    if any(t.name == y for t in ctx.graph.outputs):
+        return False
+    users = ctx.graph.consumers(y)
+    return len(users) == 1 and maxpool_2x2_fast(users[0], ctx) and direct_3x3_applies(conv, ctx)
+
+
 _ACT_ENUM = {"Relu": "MCUF_ACT_RELU", "Clip": "MCUF_ACT_CLIP", "LeakyRelu": "MCUF_ACT_LEAKY_RELU",
              "Sigmoid": "MCUF_ACT_SIGMOID", "HardSigmoid": "MCUF_ACT_HARD_SIGMOID", "HardSwish": "MCUF_ACT_HARD_SWISH"}
 

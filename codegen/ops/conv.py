@@ -8,7 +8,8 @@ from toolchain.ir import Node
 
 from ..lower import LowerCtx, node_comment, resolver
 from ..program import Arg, Step
-from .common import (clamp_of, float_activation_steps, layer_quant, lut_step, scale, target_variant, zp)
+from .common import (activation_moves_to_pool, clamp_of, float_activation_steps, layer_quant, lut_step, scale,
+                     target_variant, zp)
 
 _ELEM = {"float": 4, "mcuf_f16": 2}
 
@@ -91,6 +92,12 @@ def conv(node: Node, ctx: LowerCtx) -> list[Step]:
     return [st, *float_activation_steps(node, ctx, y)]
 
 
+def direct_3x3_applies(node: Node, ctx: LowerCtx) -> bool:
+    """The FP32 Conv `node` runs as mcuf_conv2d_f32_3x3."""
+    g = _geometry(node, ctx)
+    return g["group"] == 1 and _direct_3x3(g, ctx)
+
+
 def _direct_3x3(g: dict, ctx: LowerCtx) -> bool:
     """mcuf_conv2d_f32_3x3 applies: FP32, 3x3, stride 1, every pad 0..2."""
     return (ctx.sfx == "f32" and g["kh"] == g["kw"] == 3 and g["sh"] == g["sw"] == 1
@@ -105,17 +112,20 @@ def _conv_3x3_f32(node: Node, ctx: LowerCtx, g: dict, wn: str, bn: str, comment:
     x, y = node.inputs[0], node.outputs[0]
     act = node.attrs.get("activation")
     fused = bool(act) and act[0] in _FUSED_ACT
-    lo, hi = (float(act[1]), float(act[2])) if fused and act[0] == "Clip" else (0.0, 0.0)
+    if fused and activation_moves_to_pool(node, ctx):
+        comment = (*comment, f"{act[0]} applied by the following max pool (it commutes with max)")
+        act = None
+    lo, hi = (float(act[1]), float(act[2])) if fused and act and act[0] == "Clip" else (0.0, 0.0)
     unpadded = not any((g["pt"], g["pl"], g["pb"], g["pr"]))
     # Mirror of mcuf_conv2d_f32_3x3_scratch_size: the zero-padded input.
     scratch = 0 if unpadded else g["C"] * (g["OH"] + 2) * (g["OW"] + 2) * 4
-    if fused:
+    if fused and act:
         comment = (*comment, f"{act[0]} fused: applied as each output is written")
     st = Step(node=node.name, op="Conv", comment=comment, func="mcuf_conv2d_f32_3x3",
               params_type="mcuf_conv2d_3x3_params",
               params={"cin": g["C"], "h": g["H"], "w": g["W"], "cout": g["OC"], "pad_top": g["pt"],
                       "pad_left": g["pl"], "ho": g["OH"], "wo": g["OW"],
-                      "act": _FUSED_ACT[act[0]] if fused else "MCUF_ACT_NONE", "act_lo": lo, "act_hi": hi},
+                      "act": _FUSED_ACT[act[0]] if fused and act else "MCUF_ACT_NONE", "act_lo": lo, "act_hi": hi},
               args=(Arg("params"), Arg("buf", x), Arg("const", wn), Arg("const", bn), Arg("buf", y),
                     Arg("scratch") if scratch else Arg("lit", "NULL"), Arg("lit", str(scratch))),
               reads=(x,), writes=(y,), scratch_bytes=scratch, macs=macs)

@@ -7,7 +7,7 @@ from toolchain.ir import Node
 
 from ..lower import LowerCtx, node_comment, resolver
 from ..program import Arg, Step
-from .common import layer_quant, scale, zp
+from .common import activation_moves_to_pool, layer_quant, maxpool_2x2_fast, scale, zp
 
 
 def _geometry(node: Node, ctx: LowerCtx) -> dict:
@@ -35,14 +35,17 @@ def pool(node: Node, ctx: LowerCtx) -> list[Step]:
     params = {"C": g["C"], "H": g["H"], "W": g["W"], "OH": g["OH"], "OW": g["OW"], "kh": g["kh"], "kw": g["kw"],
               "stride_h": g["sh"], "stride_w": g["sw"], "pad_top": g["pt"], "pad_left": g["pl"],
               "pad_bottom": g["pb"], "pad_right": g["pr"], "count_include_pad": g["cip"]}
-    if (kind == "max" and ctx.sfx == "f32" and g["kh"] == g["kw"] == g["sh"] == g["sw"] == 2
-            and not any((g["pt"], g["pl"], g["pb"], g["pr"])) and (g["OH"], g["OW"]) == (g["H"] // 2, g["W"] // 2)):
-        # The 2x2 stride-2 fast path (fmax.s per pair): mcuf_pool.h's params, which it shares with training.
-        tparams = {k: params[k] for k in ("C", "H", "W", "OH", "OW", "kh", "kw", "stride_h", "stride_w", "pad_top",
-                                          "pad_left", "pad_bottom", "pad_right")}
-        tparams["count_include_pad"] = 0
+    if maxpool_2x2_fast(node, ctx):
+        prod = ctx.graph.producer(x)
+        act = prod.attrs["activation"] if prod is not None and activation_moves_to_pool(prod, ctx) else None
+        kinds = {"Relu": "MCUF_ACT_RELU", "Clip": "MCUF_ACT_CLIP"}
+        lo, hi = (float(act[1]), float(act[2])) if act and act[0] == "Clip" else (0.0, 0.0)
+        if act:
+            comment = (*comment, f'applies the {act[0]} of "{prod.name}" (it commutes with max; 4x fewer values)')
         return [Step(node=node.name, op=node.op, comment=comment, func="mcuf_maxpool2d_f32_2x2",
-                     params_type="mcuf_pool2d_params", params=tparams,
+                     params_type="mcuf_maxpool2x2_params",
+                     params={"C": g["C"], "H": g["H"], "W": g["W"], "OH": g["OH"], "OW": g["OW"],
+                             "act": kinds[act[0]] if act else "MCUF_ACT_NONE", "act_lo": lo, "act_hi": hi},
                      args=(Arg("params"), Arg("buf", x), Arg("buf", y)), reads=(x,), writes=(y,), macs=0)]
     return [Step(node=node.name, op=node.op, comment=comment, func=f"mcuf_{kind}pool2d_fwd_{ctx.sfx}",
                  params_type="mcuf_pool2d_fwd_params", params=params,

@@ -50,10 +50,22 @@ mcuf_status mcuf_maxpool2d_grad_f16(const mcuf_pool2d_params *p, const mcuf_f16 
 mcuf_status mcuf_maxpool2d_grad_f32(const mcuf_pool2d_params *p, const float *x, const float *grad_y,
                                     float *grad_x);
 
-/* Inference fast path of mcuf_maxpool2d_f32 for 2x2 windows, stride 2, no padding (the usual CNN
- * downsampling): three fmax.s per output. Unlike mcuf_maxpool2d_f32, a NaN in a window is ignored
- * (fmax semantics: the window's largest number; all NaN gives NaN). MCUF_ERR_ARG for other windows. */
-mcuf_status mcuf_maxpool2d_f32_2x2(const mcuf_pool2d_params *p, const float *x, float *y);
+/* Inference max pool, 2x2 windows, stride 2, no padding (the usual CNN downsampling), FP32:
+ * y[c, i, j] = act(max of x[c, 2i..2i+1, 2j..2j+1]); OH = H / 2, OW = W / 2 (floor: an odd last row or
+ * column is dropped). act: MCUF_ACT_NONE (0), MCUF_ACT_RELU (1, fmaxf(v, 0)) or MCUF_ACT_CLIP (2,
+ * fminf(fmaxf(v, act_lo), act_hi)), the mcuf_act_kind values: a monotonic activation commutes with
+ * max, so codegen moves a conv's ReLU here, applying it to 4x fewer values. Three fmax.s per output
+ * (plus the activation). Unlike mcuf_maxpool2d_f32, a NaN in a window is ignored (fmax semantics:
+ * the largest number; all NaN gives NaN). Errors: MCUF_ERR_ARG (NULL, dimension < 1, act unknown),
+ * MCUF_ERR_SHAPE (OH != H / 2 or OW != W / 2). No scratch. */
+typedef struct {
+    int C, H, W;   /* x [C, H, W] */
+    int OH, OW;    /* y [C, OH, OW] */
+    int act;       /* MCUF_ACT_NONE, MCUF_ACT_RELU or MCUF_ACT_CLIP */
+    float act_lo, act_hi;
+} mcuf_maxpool2x2_params;
+
+mcuf_status mcuf_maxpool2d_f32_2x2(const mcuf_maxpool2x2_params *p, const float *x, float *y);
 
 mcuf_status mcuf_avgpool2d_f16(const mcuf_pool2d_params *p, const mcuf_f16 *x, mcuf_f16 *y);
 mcuf_status mcuf_avgpool2d_f32(const mcuf_pool2d_params *p, const float *x, float *y);

@@ -183,31 +183,45 @@ mcuf_status mcuf_global_avgpool_f32(const mcuf_global_avgpool_params *p, const f
 
 #if defined(__riscv) && defined(__clang__)
 #define POOL_FMAX(a, b) __builtin_fmaxf((a), (b)) /* fmax.s; picolibc's inline fmaxf makes calls */
+#define POOL_FMIN(a, b) __builtin_fminf((a), (b))
 #else
 #define POOL_FMAX(a, b) ((a) > (b) || (b) != (b) ? (a) : (b)) /* NaN b gives a, as fmax.s */
+#define POOL_FMIN(a, b) ((a) < (b) || (b) != (b) ? (a) : (b))
 #endif
 
-mcuf_status mcuf_maxpool2d_f32_2x2(const mcuf_pool2d_params *p, const float *x, float *y)
-{
-    mcuf_status st = mcuf_pool2d_check(p);
-    if (st != MCUF_OK) return st;
-    if (!x || !y) return MCUF_ERR_ARG;
-    if (p->kh != 2 || p->kw != 2 || p->stride_h != 2 || p->stride_w != 2 || p->pad_top || p->pad_left ||
-        p->pad_bottom || p->pad_right)
-        return MCUF_ERR_ARG;
-    const int C = p->C, H = p->H, W = p->W, OH = p->OH, OW = p->OW;
-    for (int c = 0; c < C; c++) {
-        const float *xc = x + (size_t)c * H * W;
-        for (int oh = 0; oh < OH; oh++, y += OW) {
-            const float *r0 = xc + (size_t)(2 * oh) * W, *r1 = r0 + W;
-            /* Two outputs a step: constant offsets from r0/r1, one pointer bump per four loads. */
-            int ow = 0;
-            for (; ow + 2 <= OW; ow += 2, r0 += 4, r1 += 4) {
-                y[ow] = POOL_FMAX(POOL_FMAX(r0[0], r0[1]), POOL_FMAX(r1[0], r1[1]));
-                y[ow + 1] = POOL_FMAX(POOL_FMAX(r0[2], r0[3]), POOL_FMAX(r1[2], r1[3]));
-            }
-            if (ow < OW) y[ow] = POOL_FMAX(POOL_FMAX(r0[0], r0[1]), POOL_FMAX(r1[0], r1[1]));
-        }
+/* Two outputs a step: constant offsets from r0/r1, one pointer bump per four loads. ACT is applied
+ * to each output (a macro so each activation gets its own branch-free loop). */
+#define MAXPOOL2X2_ROWS(ACT)                                                                             \
+    for (int c = 0; c < C; c++) {                                                                        \
+        const float *xc = x + (size_t)c * H * W;                                                         \
+        for (int oh = 0; oh < OH; oh++, y += OW) {                                                       \
+            const float *r0 = xc + (size_t)(2 * oh) * W, *r1 = r0 + W;                                   \
+            int ow = 0;                                                                                  \
+            for (; ow + 2 <= OW; ow += 2, r0 += 4, r1 += 4) {                                            \
+                y[ow] = ACT(POOL_FMAX(POOL_FMAX(r0[0], r0[1]), POOL_FMAX(r1[0], r1[1])));                \
+                y[ow + 1] = ACT(POOL_FMAX(POOL_FMAX(r0[2], r0[3]), POOL_FMAX(r1[2], r1[3])));            \
+            }                                                                                            \
+            if (ow < OW) y[ow] = ACT(POOL_FMAX(POOL_FMAX(r0[0], r0[1]), POOL_FMAX(r1[0], r1[1])));       \
+        }                                                                                                \
     }
+
+mcuf_status mcuf_maxpool2d_f32_2x2(const mcuf_maxpool2x2_params *p, const float *x, float *y)
+{
+    if (!p || !x || !y || p->C < 1 || p->H < 2 || p->W < 2 || p->act < 0 || p->act > 2) return MCUF_ERR_ARG;
+    if (p->OH != p->H / 2 || p->OW != p->W / 2) return MCUF_ERR_SHAPE;
+    const int C = p->C, H = p->H, W = p->W, OH = p->OH, OW = p->OW;
+    const float lo = p->act == 1 ? 0.0f : p->act_lo, hi = p->act_hi;
+#define POOL_NONE(v) (v)
+#define POOL_LO(v) POOL_FMAX((v), lo)
+#define POOL_CLIP(v) POOL_FMIN(POOL_FMAX((v), lo), hi)
+    if (p->act == 0)
+        MAXPOOL2X2_ROWS(POOL_NONE)
+    else if (p->act == 1)
+        MAXPOOL2X2_ROWS(POOL_LO)
+    else
+        MAXPOOL2X2_ROWS(POOL_CLIP)
+#undef POOL_NONE
+#undef POOL_LO
+#undef POOL_CLIP
     return MCUF_OK;
 }

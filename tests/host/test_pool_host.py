@@ -150,19 +150,29 @@ def test_pool_errors():
     assert L.mcuf_global_avgpool_f32(gp, cptr(ffi, x), cptr(ffi, y)) == L.MCUF_ERR_ARG
 
 
+@pytest.mark.parametrize("act", [(0, 0.0, 0.0), (1, 0.0, 0.0), (2, -0.3, 0.4)], ids=["none", "relu", "clip"])
 @pytest.mark.parametrize("shape", [(1, 2, 2), (3, 7, 7), (2, 8, 13), (8, 28, 28), (1, 3, 2)],
                          ids=["1x2x2", "3x7x7", "2x8x13", "8x28x28", "1x3x2"])
-def test_maxpool_2x2_fast_path_matches_generic(shape):
+def test_maxpool_2x2_fast_path(shape, act):
     """mcuf_maxpool2d_f32_2x2 (inference) equals numpy's max over each window, floor mode (odd rows and
-    columns dropped), even and odd output widths; other windows are refused."""
+    columns dropped), even and odd output widths, then the activation; wrong sizes are refused."""
     ffi, L = lib()
     C, H, W = shape
     x = np.random.default_rng(H * W + C).uniform(-1, 1, shape).astype(np.float32)
-    p = params(ffi, shape, (2, 2), (2, 2), (0, 0, 0, 0))
+    p = ffi.new("mcuf_maxpool2x2_params *", dict(C=C, H=H, W=W, OH=H // 2, OW=W // 2, act=act[0], act_lo=act[1],
+                                                 act_hi=act[2]))
     y = Guarded(ffi, C * p.OH * p.OW, np.float32)
     assert L.mcuf_maxpool2d_f32_2x2(p, cptr(ffi, x), y.ptr) == 0
     ref = x[:, :2 * p.OH, :2 * p.OW].reshape(C, p.OH, 2, p.OW, 2).max(axis=(2, 4))
+    ref = np.maximum(ref, 0) if act[0] == 1 else np.clip(ref, act[1], act[2]) if act[0] == 2 else ref
     assert np.array_equal(y.value().reshape(C, p.OH, p.OW), ref)
-    for k, s, pads in (((3, 3), (2, 2), (0, 0, 0, 0)), ((2, 2), (1, 1), (0, 0, 0, 0)), ((2, 2), (2, 2), (1, 1, 1, 1))):
-        q = params(ffi, (C, H + 2, W + 2), k, s, pads)
-        assert L.mcuf_maxpool2d_f32_2x2(q, cptr(ffi, x), y.ptr) == -1
+    # the activation commutes with max: pooling activated values gives the same
+    if act[0]:
+        xa = np.maximum(x, 0) if act[0] == 1 else np.clip(x, act[1], act[2])
+        assert np.array_equal(xa[:, :2 * p.OH, :2 * p.OW].reshape(C, p.OH, 2, p.OW, 2).max(axis=(2, 4)), ref)
+    p.OW = W // 2 + 1
+    assert L.mcuf_maxpool2d_f32_2x2(p, cptr(ffi, x), y.ptr) == -2  # MCUF_ERR_SHAPE
+    p.OW, p.act = W // 2, 3
+    assert L.mcuf_maxpool2d_f32_2x2(p, cptr(ffi, x), y.ptr) == -1
+    p.act = 0
+    assert L.mcuf_maxpool2d_f32_2x2(p, ffi.NULL, y.ptr) == -1
