@@ -189,19 +189,21 @@ mcuf_status mcuf_global_avgpool_f32(const mcuf_global_avgpool_params *p, const f
 #define POOL_FMIN(a, b) ((a) < (b) || (b) != (b) ? (a) : (b))
 #endif
 
-/* Two outputs a step: constant offsets from r0/r1, one pointer bump per four loads. ACT is applied
- * to each output (a macro so each activation gets its own branch-free loop). */
+/* Two outputs a step: constant offsets from r0/r1/yo, three pointer bumps per eight loads and the
+ * loop ended by a pointer compare (no counter). ACT is applied to each output (a macro so each
+ * activation gets its own branch-free loop). */
 #define MAXPOOL2X2_ROWS(ACT)                                                                             \
     for (int c = 0; c < C; c++) {                                                                        \
         const float *xc = x + (size_t)c * H * W;                                                         \
         for (int oh = 0; oh < OH; oh++, y += OW) {                                                       \
             const float *r0 = xc + (size_t)(2 * oh) * W, *r1 = r0 + W;                                   \
-            int ow = 0;                                                                                  \
-            for (; ow + 2 <= OW; ow += 2, r0 += 4, r1 += 4) {                                            \
-                y[ow] = ACT(POOL_FMAX(POOL_FMAX(r0[0], r0[1]), POOL_FMAX(r1[0], r1[1])));                \
-                y[ow + 1] = ACT(POOL_FMAX(POOL_FMAX(r0[2], r0[3]), POOL_FMAX(r1[2], r1[3])));            \
+            float *yo = y;                                                                               \
+            float *const ye = y + (OW & ~1);                                                             \
+            for (; yo != ye; yo += 2, r0 += 4, r1 += 4) {                                                \
+                yo[0] = ACT(POOL_FMAX(POOL_FMAX(r0[0], r0[1]), POOL_FMAX(r1[0], r1[1])));                \
+                yo[1] = ACT(POOL_FMAX(POOL_FMAX(r0[2], r0[3]), POOL_FMAX(r1[2], r1[3])));                \
             }                                                                                            \
-            if (ow < OW) y[ow] = ACT(POOL_FMAX(POOL_FMAX(r0[0], r0[1]), POOL_FMAX(r1[0], r1[1])));       \
+            if (OW & 1) yo[0] = ACT(POOL_FMAX(POOL_FMAX(r0[0], r0[1]), POOL_FMAX(r1[0], r1[1])));        \
         }                                                                                                \
     }
 
