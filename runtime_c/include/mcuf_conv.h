@@ -135,8 +135,11 @@ mcuf_status mcuf_linear_grad_weight_f32(const mcuf_linear_params *p, const float
  *   act: MCUF_ACT_NONE (0), MCUF_ACT_RELU (1, y = fmaxf(x, 0)) or MCUF_ACT_CLIP (2, y = fminf(fmaxf(x,
  *   act_lo), act_hi)); the values of mcuf_act_kind (mcuf_eltwise.h). One fmax.s per output: unlike
  *   mcuf_relu_f32, a NaN output (only from a NaN or infinite input) comes out as 0 / act_lo.
- * Scratch: mcuf_conv2d_f32_3x3_scratch_size(p) bytes, the zero-padded input [cin, ho + 2, wo + 2]
- * (0 when there is no padding: the input is read in place; scratch may then be NULL).
+ * Scratch: the zero-padded input [cin, ho + 2, wo + 2], mcuf_conv2d_f32_3x3_scratch_size(p) bytes, or
+ * less down to mcuf_conv2d_f32_3x3_min_scratch_size(p) (padded rows for one output row, [cin, 3,
+ * wo + 2]): the output is then computed in bands of as many rows as the scratch holds, so an
+ * inference arena need not hold the whole padded input. Both are 0 when there is no padding (the
+ * input is read in place; scratch may then be NULL).
  * Errors: MCUF_ERR_ARG for NULL in/w/out or inconsistent params, MCUF_ERR_SCRATCH for too little scratch. */
 typedef struct {
     int cin, h, w;          /* input [cin, h, w] */
@@ -148,6 +151,7 @@ typedef struct {
 } mcuf_conv2d_3x3_params;
 
 size_t mcuf_conv2d_f32_3x3_scratch_size(const mcuf_conv2d_3x3_params *p);
+size_t mcuf_conv2d_f32_3x3_min_scratch_size(const mcuf_conv2d_3x3_params *p);
 mcuf_status mcuf_conv2d_f32_3x3(const mcuf_conv2d_3x3_params *p, const float *in, const float *w,
                                 const float *bias, float *out, void *scratch, size_t scratch_bytes);
 

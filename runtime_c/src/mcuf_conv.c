@@ -531,17 +531,29 @@ size_t mcuf_conv2d_f32_3x3_scratch_size(const mcuf_conv2d_3x3_params *p)
     return (size_t)p->cin * (size_t)(p->ho + 2) * (size_t)(p->wo + 2) * sizeof(float);
 }
 
+size_t mcuf_conv2d_f32_3x3_min_scratch_size(const mcuf_conv2d_3x3_params *p)
+{
+    if (!conv3x3_params_ok(p) || conv3x3_unpadded(p)) return 0;
+    const size_t one_row = (size_t)p->cin * 3 * (size_t)(p->wo + 2) * sizeof(float);
+    const size_t full = mcuf_conv2d_f32_3x3_scratch_size(p);
+    return one_row < full ? one_row : full;
+}
+
 typedef struct {
     int act;
     float lo, hi;
 } conv3x3_epilogue;
 
-/* One padded row: pl zeros were written before; copies the n input floats then writes `gap` zeros
- * (this row's right pad and the next row's left pad). Eight at a time with a compiler barrier:
- * otherwise clang turns the loops back into memcpy/memset calls, whose small-size paths in picolibc
- * cost ~9 instructions per float on rows a few dozen bytes long. Returns the end. */
-static float *conv3x3_pad_row(float *d, const float *s, int n, int gap)
+/* Writes `zeros` zeros then copies n floats from s; returns the end. Eight at a time with a compiler
+ * barrier: otherwise clang turns the loops back into memcpy/memset calls, whose small-size paths in
+ * picolibc cost ~9 instructions per float on rows a few dozen bytes long. */
+static float *conv3x3_pad_row(float *d, int zeros, const float *s, int n)
 {
+    for (; zeros >= 2; zeros -= 2, d += 2) {
+        d[0] = d[1] = 0.0f;
+        __asm__ volatile("" ::: "memory");
+    }
+    if (zeros) *d++ = 0.0f;
     for (; n >= 8; n -= 8, d += 8, s += 8) {
         const float a0 = s[0], a1 = s[1], a2 = s[2], a3 = s[3], a4 = s[4], a5 = s[5], a6 = s[6], a7 = s[7];
         d[0] = a0;
@@ -561,12 +573,29 @@ static float *conv3x3_pad_row(float *d, const float *s, int n, int gap)
         __asm__ volatile("" ::: "memory");
     }
     if (n) *d++ = *s;
-    for (; gap >= 2; gap -= 2, d += 2) {
-        d[0] = d[1] = 0.0f;
-        __asm__ volatile("" ::: "memory");
-    }
-    if (gap) *d++ = 0.0f;
     return d;
+}
+
+/* Padded rows [pr0, pr0 + nrows) of every channel into d ([C][nrows][wp]): padded row pr holds input
+ * row pr - pt (zeros outside the image) at columns [pl, pl + W). A row's right pad and the next row's
+ * left pad are one run of zeros. */
+static void conv3x3_pad_band(const mcuf_conv2d_3x3_params *p, const float *in, int pr0, int nrows, float *d)
+{
+    const int H = p->h, W = p->w, pt = p->pad_top, pl = p->pad_left, wp = p->wo + 2;
+    for (int c = 0; c < p->cin; c++) {
+        const float *ic = in + (size_t)c * H * W;
+        int pending = 0;
+        for (int k = 0; k < nrows; k++) {
+            const int ir = pr0 + k - pt;
+            if (ir < 0 || ir >= H) {
+                pending += wp;
+                continue;
+            }
+            d = conv3x3_pad_row(d, pending + pl, ic + (size_t)ir * W, W);
+            pending = wp - pl - W;
+        }
+        d = conv3x3_pad_row(d, pending, NULL, 0);
+    }
 }
 
 /* Activation of n accumulators as they leave registers: one fmax.s each (ReLU: lo = 0), plus fmin.s
@@ -683,31 +712,16 @@ typedef void (*conv3x3_c1_strip_fn)(int, int, int, const float *restrict, const 
 typedef void (*conv3x3_block_fn)(int, int, size_t, int, int, const float *restrict, const float *restrict,
                                  const float *restrict, float, float, conv3x3_epilogue, float *, float *);
 
-mcuf_status mcuf_conv2d_f32_3x3(const mcuf_conv2d_3x3_params *p, const float *in, const float *w,
-                                const float *bias, float *out, void *scratch, size_t scratch_bytes)
+/* Output rows [0, rows) of a band: x is the (padded) input at the band's first tap row, channel
+ * stride cs, row stride wp; out points at the band's first output row of channel 0. */
+static void conv3x3_band(const mcuf_conv2d_3x3_params *p, const float *x, size_t cs, int wp, int rows,
+                         const float *w, const float *bias, conv3x3_epilogue e, float *out)
 {
     static const conv3x3_block_fn blocks[CONV3X3_MAX_NR + 1] = {
         NULL, conv3x3_block_1, conv3x3_block_2, conv3x3_block_3, conv3x3_block_4,
         conv3x3_block_5, conv3x3_block_6, conv3x3_block_7};
-    if (!conv3x3_params_ok(p) || !in || !w || !out) return MCUF_ERR_ARG;
-    const int C = p->cin, H = p->h, W = p->w, Ho = p->ho, Wo = p->wo, OC = p->cout;
-    const conv3x3_epilogue e = {p->act, p->act == MCUF_ACT_CLIP_ ? p->act_lo : 0.0f, p->act_hi};
-    const int hp = Ho + 2, wp = Wo + 2;
-    const float *x = in;
-    if (!conv3x3_unpadded(p)) {
-        if (!scratch || scratch_bytes < mcuf_conv2d_f32_3x3_scratch_size(p)) return MCUF_ERR_SCRATCH;
-        float *xp = (float *)scratch;
-        const int pt = p->pad_top, pl = p->pad_left;
-        const float *s = in;
-        float *d = xp;
-        for (int c = 0; c < C; c++) {
-            d = conv3x3_pad_row(d, s, 0, pt * wp + pl);
-            for (int r = 0; r < H; r++, s += W)
-                /* right pad of this row, then left pad of the next (or the bottom rows) */
-                d = conv3x3_pad_row(d, s, W, r + 1 < H ? wp - W : wp - W - pl + (hp - pt - H) * wp);
-        }
-        x = xp;
-    }
+    const int C = p->cin, Wo = p->wo, OC = p->cout;
+    const size_t HWo = (size_t)p->ho * Wo;
     if (C == 1 && Wo >= CONV3X3_C1_MIN_NR) {
         static const conv3x3_c1_strip_fn strips[CONV3X3_C1_MAX_NR - CONV3X3_C1_MIN_NR + 1] = {
             conv3x3_c1_strip_7, conv3x3_c1_strip_8, conv3x3_c1_strip_9, conv3x3_c1_strip_10,
@@ -717,15 +731,14 @@ mcuf_status mcuf_conv2d_f32_3x3(const mcuf_conv2d_3x3_params *p, const float *in
         for (int o = 0; o < OC; o++)
             for (int t = 0, ox = 0; t < ns; t++) {
                 const int n = sb + (t < sx);
-                strips[n - CONV3X3_C1_MIN_NR](Ho, wp, Wo, x + ox, w + (size_t)o * 9, bias ? bias[o] : 0.0f, e,
-                                              out + (size_t)o * Ho * Wo + ox);
+                strips[n - CONV3X3_C1_MIN_NR](rows, wp, Wo, x + ox, w + (size_t)o * 9, bias ? bias[o] : 0.0f, e,
+                                              out + (size_t)o * HWo + ox);
                 ox += n;
             }
-        return MCUF_OK;
+        return;
     }
     /* Each row in nb blocks of near-equal width: 14 -> 7 + 7 rather than a narrow ragged tail. */
     const int nb = (Wo + CONV3X3_MAX_NR - 1) / CONV3X3_MAX_NR, base = Wo / nb, extra = Wo % nb;
-    const size_t cs = (size_t)hp * wp, HWo = (size_t)Ho * Wo;
     for (int o = 0; o < OC; o += 2) {
         const int o1 = o + 1 < OC ? o + 1 : o;
         const float *w0 = w + (size_t)o * C * 9, *w1 = w + (size_t)o1 * C * 9;
@@ -733,9 +746,32 @@ mcuf_status mcuf_conv2d_f32_3x3(const mcuf_conv2d_3x3_params *p, const float *in
         float *y0 = out + (size_t)o * HWo, *y1 = out + (size_t)o1 * HWo;
         for (int b = 0, ox = 0; b < nb; b++) {
             const int n = base + (b < extra);
-            blocks[n](C, Ho, cs, wp, Wo, x + ox, w0, w1, b0, b1, e, y0 + ox, y1 + ox);
+            blocks[n](C, rows, cs, wp, Wo, x + ox, w0, w1, b0, b1, e, y0 + ox, y1 + ox);
             ox += n;
         }
+    }
+}
+
+mcuf_status mcuf_conv2d_f32_3x3(const mcuf_conv2d_3x3_params *p, const float *in, const float *w,
+                                const float *bias, float *out, void *scratch, size_t scratch_bytes)
+{
+    if (!conv3x3_params_ok(p) || !in || !w || !out) return MCUF_ERR_ARG;
+    const conv3x3_epilogue e = {p->act, p->act == MCUF_ACT_CLIP_ ? p->act_lo : 0.0f, p->act_hi};
+    const int Ho = p->ho, Wo = p->wo, wp = Wo + 2;
+    if (conv3x3_unpadded(p)) {
+        conv3x3_band(p, in, (size_t)p->h * p->w, p->w, Ho, w, bias, e, out);
+        return MCUF_OK;
+    }
+    if (!scratch || scratch_bytes < mcuf_conv2d_f32_3x3_min_scratch_size(p)) return MCUF_ERR_SCRATCH;
+    /* Bands of as many output rows as the scratch holds padded input for (rows + 2 per channel). */
+    const size_t row_bytes = (size_t)p->cin * wp * sizeof(float);
+    int band = (int)(scratch_bytes / row_bytes) - 2;
+    band = band < Ho ? band : Ho;
+    float *xp = (float *)scratch;
+    for (int r0 = 0; r0 < Ho; r0 += band) {
+        const int rows = Ho - r0 < band ? Ho - r0 : band;
+        conv3x3_pad_band(p, in, r0, rows + 2, xp);
+        conv3x3_band(p, xp, (size_t)(rows + 2) * wp, wp, rows, w, bias, e, out + (size_t)r0 * Wo);
     }
     return MCUF_OK;
 }

@@ -217,8 +217,13 @@ static void conv3x3_cases(void)
         }
         const mcuf_conv2d_3x3_params p = {c->cin, 4, 5, 3, 1, 1, 4, 5, c->act, c->lo, c->hi};
         CHECK(mcuf_conv2d_f32_3x3_scratch_size(&p) == sizeof(float) * (size_t)c->cin * 6 * 7, "%s: scratch size", c->name);
+        float yb[3 * 20];
+        const size_t smin = mcuf_conv2d_f32_3x3_min_scratch_size(&p);
+        CHECK(smin == sizeof(float) * (size_t)c->cin * 3 * 7, "%s: min scratch size", c->name);
+        CHECK(mcuf_conv2d_f32_3x3(&p, x, w, b, yb, scratch, smin) == MCUF_OK, "%s: banded status", c->name);
         y[60] = 12345;
         CHECK(mcuf_conv2d_f32_3x3(&p, x, w, b, y, scratch, sizeof scratch) == MCUF_OK, "%s: status", c->name);
+        CHECK(memcmp(y, yb, sizeof yb) == 0, "%s: one-row bands differ from the whole padded input", c->name);
         CHECK(y[60] == 12345, "%s: wrote past the output", c->name);
         for (int r = 0; r < 4; r++)
             for (int q = 0; q < 5; q++) {
@@ -243,7 +248,8 @@ static void conv3x3_cases(void)
             CHECK(y[r * 3 + c] == box3(x, 4, 5, r + 1, c + 1), "unpadded: y[%d,%d] = %g", r, c, (double)y[r * 3 + c]);
     /* Errors: too little scratch, NULL scratch with padding, NULL input, pads beyond 2. */
     const mcuf_conv2d_3x3_params e = {1, 4, 5, 3, 1, 1, 4, 5, 0, 0, 0};
-    CHECK(mcuf_conv2d_f32_3x3(&e, x, w, b, y, scratch, 6 * 7 * sizeof(float) - 1) == MCUF_ERR_SCRATCH, "short scratch");
+    CHECK(mcuf_conv2d_f32_3x3_min_scratch_size(&e) == 3 * 7 * sizeof(float), "min scratch: one output row");
+    CHECK(mcuf_conv2d_f32_3x3(&e, x, w, b, y, scratch, 3 * 7 * sizeof(float) - 1) == MCUF_ERR_SCRATCH, "short scratch");
     CHECK(mcuf_conv2d_f32_3x3(&e, x, w, b, y, NULL, sizeof scratch) == MCUF_ERR_SCRATCH, "NULL scratch");
     CHECK(mcuf_conv2d_f32_3x3(&e, NULL, w, b, y, scratch, sizeof scratch) == MCUF_ERR_ARG, "NULL input");
     const mcuf_conv2d_3x3_params bad = {1, 4, 5, 3, 3, 1, 5, 5, 0, 0, 0};

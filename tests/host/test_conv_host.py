@@ -355,11 +355,16 @@ def test_conv2d_f32_3x3_matches_numpy(c, act):
     p = conv3x3_params(ffi, c, act)
     nbytes = L.mcuf_conv2d_f32_3x3_scratch_size(p)
     assert nbytes == (0 if not any(c[4:]) else cin * (p.ho + 2) * (p.wo + 2) * 4)
+    nmin = L.mcuf_conv2d_f32_3x3_min_scratch_size(p)
+    assert nmin == min(nbytes, cin * 3 * (p.wo + 2) * 4)
     scratch = ffi.new("char[]", nbytes) if nbytes else ffi.NULL
-    out = Guarded(ffi, (cout, p.ho, p.wo), np.float32)
     X, Wp, Bp = (cptr(ffi, a, np.float32) for a in (x, wt, b))
-    assert L.mcuf_conv2d_f32_3x3(p, X, Wp, Bp, out.ptr, scratch, nbytes) == MCUF_OK
-    assert rel_err(out.value().reshape(cout, -1), ref.reshape(cout, -1), scale.reshape(cout, -1)) <= tol(np.float32, 1, cin * 9 + 1)
+    # whole padded input, one output row a band, and bands of 2 rows with a spare partial row
+    for size in sorted({nbytes, nmin, min(nbytes, nmin + nmin // 3 + 4)}):
+        out = Guarded(ffi, (cout, p.ho, p.wo), np.float32)
+        assert L.mcuf_conv2d_f32_3x3(p, X, Wp, Bp, out.ptr, scratch, size) == MCUF_OK
+        assert rel_err(out.value().reshape(cout, -1), ref.reshape(cout, -1),
+                       scale.reshape(cout, -1)) <= tol(np.float32, 1, cin * 9 + 1), size
     # without bias
     out = Guarded(ffi, (cout, p.ho, p.wo), np.float32)
     assert L.mcuf_conv2d_f32_3x3(p, X, Wp, ffi.NULL, out.ptr, scratch, nbytes) == MCUF_OK
@@ -373,7 +378,7 @@ def test_conv2d_f32_3x3_errors():
     ffi, L = lib()
     c = (2, 5, 6, 3, 1, 1, 1, 1)
     p = conv3x3_params(ffi, c, (1, 0.0, 0.0))
-    n = L.mcuf_conv2d_f32_3x3_scratch_size(p)
+    n = L.mcuf_conv2d_f32_3x3_min_scratch_size(p)
     x = np.zeros((2, 5, 6), np.float32)
     wt = np.zeros((3, 2, 3, 3), np.float32)
     y = np.zeros((3, 5, 6), np.float32)
@@ -389,4 +394,4 @@ def test_conv2d_f32_3x3_errors():
         q = conv3x3_params(ffi, c, (1, 0.0, 0.0))
         setattr(q, field, value)
         assert L.mcuf_conv2d_f32_3x3(q, X, Wp, ffi.NULL, Y, buf, n) == MCUF_ERR_ARG, field
-        assert L.mcuf_conv2d_f32_3x3_scratch_size(q) == 0
+        assert L.mcuf_conv2d_f32_3x3_scratch_size(q) == 0 and L.mcuf_conv2d_f32_3x3_min_scratch_size(q) == 0
