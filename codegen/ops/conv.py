@@ -65,7 +65,8 @@ def conv(node: Node, ctx: LowerCtx) -> list[Step]:
         else:
             elem = _ELEM[ctx.act_ctype]
             scratch = conv2d_scratch_elems(g) * elem
-            band = min(scratch, (g["C"] * g["kh"] * g["kw"] + g["OC"]) * g["OW"] * elem)  # ..._min_scratch_size
+            # mirror of mcuf_conv2d_*_min_scratch_size: one output row, its columns + 4 channels' product
+            band = min(scratch, (g["C"] * g["kh"] * g["kw"] + min(g["OC"], 4)) * g["OW"] * elem)
             st = Step(node=node.name, op="Conv", comment=comment, func=f"mcuf_conv2d_{sfx}",
                       params_type="mcuf_conv2d_params",
                       params={"cin": g["C"], "h": g["H"], "w": g["W"], "cout": g["OC"], "kh": g["kh"], "kw": g["kw"],

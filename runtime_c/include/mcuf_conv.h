@@ -58,10 +58,12 @@ typedef struct {
  * for invalid params. */
 size_t mcuf_conv2d_f16_scratch_size(const mcuf_conv2d_params *p);
 size_t mcuf_conv2d_f32_scratch_size(const mcuf_conv2d_params *p);
-/* Smallest scratch mcuf_conv2d_<dt> accepts: one band of one output row, (cin*kh*kw + cout) * wo
- * elements, or ..._scratch_size(p) if that is smaller (0 for 1x1 / stride 1 / no padding). Between this and ..._scratch_size(p) the forward pass
+/* Smallest scratch mcuf_conv2d_<dt> accepts: one output row, its im2col columns plus the product of up
+ * to 4 output channels, (cin*kh*kw + min(cout, 4)) * wo elements, or ..._scratch_size(p) if that is
+ * smaller (0 for 1x1 / stride 1 / no padding). Between this and ..._scratch_size(p) the forward pass
  * works in bands of as many output rows as fit (im2col of the band, matmul into a staging block,
- * copy into place), so an inference arena need not hold the whole im2col matrix. */
+ * copy into place; below one row with all cout staged, one row with the channels staged in groups),
+ * so an inference arena need not hold the whole im2col matrix. */
 size_t mcuf_conv2d_f16_min_scratch_size(const mcuf_conv2d_params *p);
 size_t mcuf_conv2d_f32_min_scratch_size(const mcuf_conv2d_params *p);
 /* Scratch bytes of mcuf_conv2d_grad_input_*: at stride 1 (pads < kernel) the flipped weights

@@ -49,6 +49,10 @@ static mcuf_conv2d_params conv_transposed_params(const mcuf_conv2d_params *p)
 }
 
 /* Scratch elements of the forward and weight gradient: the im2col matrix of the input. */
+/* The fewest output channels a one-row forward band stages at a time: below the register blocks of the
+ * matmul backends (4-6 rows) each call would mostly run edge code. */
+#define CONV_BAND_MIN_COUT 4
+
 static size_t conv_col_elems(const mcuf_conv2d_params *p)
 {
     if (!conv_params_ok(p) || conv_is_pointwise(p)) return 0;
@@ -263,7 +267,8 @@ DEFINE_GEMV(mcuf_f16, f16)
     size_t mcuf_conv2d_##SFX##_min_scratch_size(const mcuf_conv2d_params *p)                             \
     {                                                                                                    \
         if (!conv_params_ok(p) || conv_is_pointwise(p)) return 0;                                        \
-        const size_t band = (size_t)(p->cin * p->kh * p->kw + p->cout) * (size_t)p->wo * sizeof(T);      \
+        const int mc = p->cout < CONV_BAND_MIN_COUT ? p->cout : CONV_BAND_MIN_COUT;                       \
+        const size_t band = (size_t)(p->cin * p->kh * p->kw + mc) * (size_t)p->wo * sizeof(T);           \
         const size_t full = mcuf_conv2d_##SFX##_scratch_size(p);                                         \
         return band < full ? band : full; /* a one-row output: the whole matrix is the smaller */       \
     }                                                                                                    \
@@ -379,18 +384,29 @@ DEFINE_GEMV(mcuf_f16, f16)
             return MATMUL(&mp, w, col, bias, out);                                                       \
         }                                                                                                \
         /* Banded: as many output rows as the scratch holds, each band's product staged in tmp and   \
-         * copied into place (the matmul writes dense rows; a band is a column range of out). */       \
+         * copied into place (the matmul writes dense rows; a band is a column range of out). When   \
+         * not even one row with all cout staged fits, one row at a time with the output channels    \
+         * staged mc at a time: the tightest arenas pay a few more matmul calls, not more bytes. */  \
         const int K = p->cin * p->kh * p->kw, Wo = p->wo, HWo = p->ho * p->wo;                           \
-        const int rows = (int)(scratch_bytes / ((size_t)(K + p->cout) * (size_t)Wo * sizeof(T)));         \
+        const size_t elems = scratch_bytes / sizeof(T);                                                  \
+        int rows = (int)(elems / ((size_t)(K + p->cout) * (size_t)Wo)), mc = p->cout;                    \
+        if (rows < 1) {                                                                                  \
+            rows = 1;                                                                                    \
+            mc = (int)((elems - (size_t)K * Wo) / (size_t)Wo);                                           \
+        }                                                                                                \
+        MCUF_DCHECK(mc >= 1);                                                                            \
         T *tmp = col + (size_t)K * rows * Wo;                                                            \
         for (int r0 = 0; r0 < p->ho; r0 += rows) {                                                       \
             const int r1 = r0 + rows < p->ho ? r0 + rows : p->ho, n = (r1 - r0) * Wo;                    \
             im2col_band_##SFX(p, in, col, r0, r1);                                                       \
-            const mcuf_matmul_params mb = {p->cout, n, K, p->acc, 0, 1};                                 \
-            mcuf_status st = MATMUL(&mb, w, col, bias, tmp);                                             \
-            if (st != MCUF_OK) return st;                                                                \
-            for (int co = 0; co < p->cout; co++)                                                         \
-                copy_##SFX(out + (size_t)co * HWo + (size_t)r0 * Wo, tmp + (size_t)co * n, n);           \
+            for (int c0 = 0; c0 < p->cout; c0 += mc) {                                                   \
+                const int m = c0 + mc < p->cout ? mc : p->cout - c0;                                     \
+                const mcuf_matmul_params mb = {m, n, K, p->acc, 0, 1};                                   \
+                mcuf_status st = MATMUL(&mb, w + (size_t)c0 * K, col, bias ? bias + c0 : NULL, tmp);     \
+                if (st != MCUF_OK) return st;                                                            \
+                for (int co = 0; co < m; co++)                                                           \
+                    copy_##SFX(out + (size_t)(c0 + co) * HWo + (size_t)r0 * Wo, tmp + (size_t)co * n, n); \
+            }                                                                                            \
         }                                                                                                \
         return MCUF_OK;                                                                                  \
     }                                                                                                    \

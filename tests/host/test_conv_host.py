@@ -20,6 +20,7 @@ CONV_CASES = [
     (1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0),
     (2, 4, 5, 3, 1, 1, 2, 2, 0, 0, 0, 0),   # 1x1 but strided: im2col path
     (16, 8, 8, 16, 3, 3, 1, 1, 1, 1, 1, 1),  # ResNet-8 layer, smaller image
+    (3, 6, 7, 9, 3, 3, 1, 1, 1, 1, 1, 1),   # 9 output channels: tight bands stage 4 + 4 + 1
 ]
 CONV_IDS = ["x".join(map(str, c[:3])) + f"_o{c[3]}_k{c[4]}{c[5]}_s{c[6]}{c[7]}_p{''.join(map(str, c[8:]))}"
             for c in CONV_CASES]
@@ -156,17 +157,21 @@ def test_conv2d_forward_in_bands(c, policy):
     f = getattr(L, f"mcuf_conv2d_{sfx(dtype)}")
     need = int(getattr(L, f"mcuf_conv2d_{sfx(dtype)}_min_scratch_size")(p))
     full = int(getattr(L, f"mcuf_conv2d_{sfx(dtype)}_scratch_size")(p))
-    assert need == min((cin * kh * kw + cout) * wo * np.dtype(dtype).itemsize, full)
+    item = np.dtype(dtype).itemsize
+    # one output row: its im2col columns + the product of at least 4 channels (all of them if fewer)
+    assert need == min((cin * kh * kw + min(cout, 4)) * wo * item, full)
     small = ffi.new("char[]", need - 1)
     out = Guarded(ffi, (cout, ho, wo), dtype)
     assert f(p, cptr(ffi, x, dtype), cptr(ffi, wt, dtype), cptr(ffi, b, dtype), out.ptr, small, need - 1) == MCUF_ERR_SCRATCH
-    for rows in sorted({1, 2, max(1, ho // 2), ho - 1 if ho > 1 else 1}):
-        nbytes = need * rows + need // 2  # a size between bands must work too
+    row = (cin * kh * kw + cout) * wo * item  # one row with every channel staged at once
+    sizes = {need, need + wo * item, row - 1}  # one row, channels staged in groups (4, 5, cout - 1 ...)
+    sizes |= {row * rows + row // 2 for rows in (1, 2, max(1, ho // 2), max(1, ho - 1))}  # whole-row bands
+    for nbytes in sorted(n for n in sizes if need <= n < full):
         scratch = ffi.new("char[]", nbytes)
         out = Guarded(ffi, (cout, ho, wo), dtype)
         assert f(p, cptr(ffi, x, dtype), cptr(ffi, wt, dtype), cptr(ffi, b, dtype), out.ptr, scratch, nbytes) == MCUF_OK
         assert rel_err(out.value(), out_r, s_out.reshape(out_r.shape)) <= tol(dtype, acc, cin * kh * kw), \
-            f"{rows} rows a band"
+            f"{nbytes} bytes of scratch"
 
 
 def test_conv2d_gradients_by_finite_differences():

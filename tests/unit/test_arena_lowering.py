@@ -36,8 +36,8 @@ def test_arena_is_the_busiest_step_with_one_band_of_scratch(monkeypatch, model, 
     # reaches it, and wider scratch only fills room below max(this, the slack over the tensors).
     least = live_lower_bound([dataclasses.replace(lt, max_size=0) for lt in lts])
     assert least <= prog.arena_bytes <= max(least, seen["limit"])
-    if model == "resnet8":
-        assert prog.arena_bytes == least
+    # Issue 4's aim: the arena within 10% of the tensors' lower bound.
+    assert prog.arena_bytes <= 1.10 * prog.arena_lower_bound
     # Every banded conv got at least one band and at most its whole im2col matrix, and the program
     # passes the kernel the bytes the plan reserved.
     sizes = {lt.name: lt.size for lt in plan.lifetimes}
