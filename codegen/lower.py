@@ -239,8 +239,8 @@ def _buffers_and_lifetimes(graph: Graph, ctx: LowerCtx, steps: list[Step]):
             buffers[sname] = Buffer(f"scratch_{i}", sname, "uint8_t", (least,))
             first[sname] = last[sname] = i
             if least < st.scratch_bytes:
-                elastic[sname] = st.scratch_bytes
+                elastic[sname] = (st.scratch_bytes, st.scratch_quantum)
     # The caller's input and output pointers stay outside the arena: edge steps copy/convert them
     # into and out of arena buffers, so every kernel sees the precision's own type.
-    lifetimes = [Lifetime(t, buffers[t].nbytes, first[t], last[t], elastic.get(t, 0)) for t in first if t not in aliases]
+    lifetimes = [Lifetime(t, buffers[t].nbytes, first[t], last[t], *elastic.get(t, (0, 0))) for t in first if t not in aliases]
     return buffers, lifetimes, aliases

@@ -32,8 +32,10 @@ class Lifetime:
     first: int
     last: int
     # > size: the buffer is elastic and can use up to this many bytes where the plan has room; it
-    # grows in whole multiples of `size` (a banded kernel uses whole bands) or straight to max_size.
+    # grows to whole multiples of `quantum` (a banded kernel uses whole bands; 0: `size`), never
+    # below `size`, or straight to max_size.
     max_size: int = 0
+    quantum: int = 0
 
 
 @dataclass(frozen=True)
@@ -144,24 +146,24 @@ def _widen_elastic(lifetimes: Sequence[Lifetime], offsets: dict[str, int], limit
     for lt in sorted((l for l in lifetimes if l.max_size > l.size), key=lambda l: (l.first, l.name)):
         busy = [(offsets[o.name], align_up(max(o.size, 1))) for o in final.values()
                 if o.name != lt.name and _time_overlap(o, lt)]
-        offset, size = _widest_hole(busy, limit, max(lt.size, 1), lt.max_size)
+        offset, size = _widest_hole(busy, limit, max(lt.size, 1), lt.quantum or max(lt.size, 1), lt.max_size)
         offsets[lt.name] = offset
         final[lt.name] = replace(lt, size=size)
     total = max((offsets[l.name] + align_up(max(l.size, 1)) for l in final.values()), default=0)
     return ArenaPlan(offsets, tuple(final[l.name] for l in lifetimes), total)
 
 
-def _widest_hole(busy: list[tuple[int, int]], limit: int, quantum: int, max_size: int) -> tuple[int, int]:
+def _widest_hole(busy: list[tuple[int, int]], limit: int, least: int, quantum: int, max_size: int) -> tuple[int, int]:
     """(offset, size) of the largest usable size for an elastic buffer among the holes between the busy
-    (offset, size) ranges below `limit`: max_size if it fits, else whole multiples of `quantum`; the
-    lowest offset on a tie. The buffer's own packed position is always a candidate, so it is at least
-    `quantum`."""
+    (offset, size) ranges below `limit`: max_size if it fits, else the most whole multiples of
+    `quantum` (but at least `least`); the lowest offset on a tie. The buffer's own packed position is
+    always a candidate, so it is at least `least`."""
     best = (0, -1)
     start = 0
     for off, sz in sorted(busy) + [(limit, 0)]:
         gap = off - start
-        if gap >= quantum:
-            size = max_size if gap >= max_size else gap // quantum * quantum
+        if gap >= least:
+            size = max_size if gap >= max_size else max(least, gap // quantum * quantum)
             if size > best[1]:
                 best = (start, size)
         start = max(start, off + sz)

@@ -71,6 +71,7 @@ class Step:
     writes: tuple[str, ...] = ()
     scratch_bytes: int = 0  # the most the kernel can use
     scratch_min: int = 0  # > 0: the kernel also works with any size down to this (banded)
+    scratch_quantum: int = 0  # banded: sizes above scratch_min help only in whole steps of this (0: scratch_min)
     alias_of: str | None = None  # output shares the input's bytes (view ops)
     in_place: bool = False  # output may take the input's bytes when the input dies here
     macs: int = 0

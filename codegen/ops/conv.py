@@ -67,6 +67,7 @@ def conv(node: Node, ctx: LowerCtx) -> list[Step]:
             scratch = conv2d_scratch_elems(g) * elem
             # mirror of mcuf_conv2d_*_min_scratch_size: one output row, its columns + 4 channels' product
             band = min(scratch, (g["C"] * g["kh"] * g["kw"] + min(g["OC"], 4)) * g["OW"] * elem)
+            row = (g["C"] * g["kh"] * g["kw"] + g["OC"]) * g["OW"] * elem  # wider bands: whole rows
             st = Step(node=node.name, op="Conv", comment=comment, func=f"mcuf_conv2d_{sfx}",
                       params_type="mcuf_conv2d_params",
                       params={"cin": g["C"], "h": g["H"], "w": g["W"], "cout": g["OC"], "kh": g["kh"], "kw": g["kw"],
@@ -74,7 +75,8 @@ def conv(node: Node, ctx: LowerCtx) -> list[Step]:
                               "ho": g["OH"], "wo": g["OW"], "acc": acc, "accumulate_grad": 0},
                       args=(Arg("params"), Arg("buf", x), Arg("const", wn), Arg("const", bn), Arg("buf", y),
                             Arg("scratch"), Arg("scratch_bytes")),
-                      reads=(x,), writes=(y,), scratch_bytes=scratch, scratch_min=band, macs=macs)
+                      reads=(x,), writes=(y,), scratch_bytes=scratch, scratch_min=band, scratch_quantum=row,
+                      macs=macs)
     elif g["group"] == g["C"] == g["OC"]:
         st = Step(node=node.name, op="Conv", comment=comment, func=target_variant(ctx, f"mcuf_dwconv2d_{sfx}"),
                   params_type="mcuf_dwconv2d_params",
@@ -133,7 +135,8 @@ def _conv_3x3_f32(node: Node, ctx: LowerCtx, g: dict, wn: str, bn: str, comment:
                       "act": _FUSED_ACT[act[0]] if fused and act else "MCUF_ACT_NONE", "act_lo": lo, "act_hi": hi},
               args=(Arg("params"), Arg("buf", x), Arg("const", wn), Arg("const", bn), Arg("buf", y),
                     *((Arg("scratch"), Arg("scratch_bytes")) if scratch else (Arg("lit", "NULL"), Arg("lit", "0")))),
-              reads=(x,), writes=(y,), scratch_bytes=scratch, scratch_min=band, macs=macs)
+              reads=(x,), writes=(y,), scratch_bytes=scratch, scratch_min=band,
+              scratch_quantum=g["C"] * (g["OW"] + 2) * 4, macs=macs)  # each further band row: one padded row
     return [st] if fused else [st, *float_activation_steps(node, ctx, y)]
 
 

@@ -76,6 +76,19 @@ def test_elastic_buffer_grows_into_the_hole_left_by_fixed_buffers():
     assert roomy.overlapping_pairs() == []
 
 
+def test_elastic_buffer_grows_in_whole_quanta_above_its_minimum():
+    # A banded conv whose least scratch (one row, output channels staged in groups) is 400 bytes but
+    # whose wider bands come in whole rows of 1000: the room above `a` at step 1 (b's bytes, packed)
+    # gives it the most whole rows that fit, and never less than its 400-byte minimum.
+    for b_size, expect in ((2512, 2000), (1008, 1000), (608, 400)):
+        a, b = Lifetime("a", 3008, 0, 1), Lifetime("b", b_size, 0, 0)
+        s = Lifetime("s", 400, 1, 1, max_size=10000, quantum=1000)
+        plan = plan_arena([a, b, s])
+        assert plan.overlapping_pairs() == []
+        assert plan.total == align_up(3008) + align_up(b_size)
+        assert {lt.name: lt.size for lt in plan.lifetimes}["s"] == expect
+
+
 def test_large_preferred_scratch_does_not_spread_the_tensors():
     # A residual block: r lives across the block, t1 -> t2 through two convs with scratch. At their
     # preferred sizes the scratch buffers would be placed first (largest first) and push r, t1 and
