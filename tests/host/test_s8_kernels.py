@@ -111,11 +111,13 @@ def test_conv_bit_exact_and_near_ort(case: ConvCase):
     assert_close_to_ort(ours, ort_conv(q))
 
 
-@pytest.mark.parametrize("packed", [False, True], ids=["rows", "packed"])
-@pytest.mark.parametrize("case", FC_CASES + SUBBYTE_FC_CASES, ids=lambda c: f"{c.rows}x{c.In}-{c.Out}-w{c.wbits}")
+# int8 weights run row-major and packed; sub-byte weights exist only packed.
+FC_RUNS = [(c, False) for c in FC_CASES] + [(c, True) for c in FC_CASES + SUBBYTE_FC_CASES]
+
+
+@pytest.mark.parametrize("case,packed", FC_RUNS,
+                         ids=[f"{c.rows}x{c.In}-{c.Out}-w{c.wbits}-{'packed' if p else 'rows'}" for c, p in FC_RUNS])
 def test_fc_bit_exact_and_near_ort(case, packed):
-    if case.wbits != 8 and not packed:
-        pytest.skip("sub-byte weights exist only packed")
     q = make_fc(case)
     ours, guards = run_fc(q, packed)
     assert guards

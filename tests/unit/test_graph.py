@@ -1,9 +1,6 @@
 """Front end: loading, normalisation passes, cutting, errors (toolchain.graph, graph_onnx, npz)."""
 from __future__ import annotations
 
-import io
-import warnings
-
 import numpy as np
 import onnx
 import pytest
@@ -257,74 +254,6 @@ def test_load_samples_errors(tmp_path):
     np.savez(tmp_path / "bad.npz", x=np.zeros((2, 3, 7, 8), np.float32))
     with pytest.raises(McufError, match=r"shape \[2, 3, 7, 8\]; expected \[1, 3, 8, 8\]"):
         load_samples(tmp_path / "bad.npz", g)
-
-
-# ---------------------------------------------------------------------------------------------- torch
-
-TORCH_CNN_SHAPE = (1, 3, 16, 16)
-
-
-def torch_cnn():
-    torch = pytest.importorskip("torch")
-    nn = torch.nn
-
-    class Net(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.conv = nn.Conv2d(3, 8, 3, padding=1, bias=False)
-            self.bn = nn.BatchNorm2d(8)
-            self.dw = nn.Conv2d(8, 8, 3, padding=1, groups=8)
-            self.bn2 = nn.BatchNorm2d(8)
-            self.pw = nn.Conv2d(8, 16, 1, stride=2)
-            self.fc = nn.Linear(16 * 4 * 4, 10)
-
-        def forward(self, x):
-            y = torch.relu(self.bn(self.conv(x)))
-            y = y + nn.functional.relu6(self.bn2(self.dw(y)))
-            y = nn.functional.hardswish(self.pw(y))
-            y = nn.functional.max_pool2d(y, 2)
-            return self.fc(y.reshape(y.shape[0], -1))
-
-    torch.manual_seed(0)
-    net = Net()
-    with torch.no_grad():
-        for bn in (net.bn, net.bn2):
-            bn.running_mean.normal_(0, 0.1)
-            bn.running_var.uniform_(0.5, 1.5)
-            bn.weight.uniform_(0.5, 1.5)
-    return torch, net.eval()
-
-
-def torch_export(torch, net, dynamo: bool) -> onnx.ModelProto:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notices
-        return _torch_export(torch, net, dynamo)
-
-
-def _torch_export(torch, net, dynamo: bool) -> onnx.ModelProto:
-    f = io.BytesIO()
-    x = torch.randn(*TORCH_CNN_SHAPE)
-    if dynamo:
-        prog = torch.onnx.export(net, (x,), dynamo=True, verbose=False)
-        return prog.model_proto
-    torch.onnx.export(net, (x,), f, dynamo=False, input_names=["x"], output_names=["logits"],
-                      dynamic_axes={"x": {0: "N"}, "logits": {0: "N"}},
-                      training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False)
-    return onnx.load_from_string(f.getvalue())
-
-
-@pytest.mark.parametrize("dynamo", [False, True], ids=["torchscript", "dynamo"])
-def test_torch_export_cnn(dynamo):
-    torch, net = torch_cnn()
-    model = torch_export(torch, net, dynamo)
-    g = load_model(model)
-    assert not any(n.op in ("BatchNormalization", "Identity", "Dropout", "Shape") for n in g.nodes)
-    assert [n.op for n in g.nodes if n.op == "Conv"] == ["Conv"] * 3
-    x = RNG.normal(size=TORCH_CNN_SHAPE).astype(np.float32)
-    ref = net(torch.from_numpy(x)).detach().numpy()
-    got = run_ort(to_onnx(g), {g.inputs[0].name: x})[0]
-    np.testing.assert_allclose(got, ref, atol=1e-4, rtol=1e-4)
-    _same_as_original(model, g)
 
 
 def test_keras_tf2onnx_like_model():
