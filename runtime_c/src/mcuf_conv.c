@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "mcuf_conv.h"
+#include "mcuf_copy.h"
 #include "mcuf_matmul.h"
 
 #if defined(__riscv_vector)
@@ -196,7 +197,7 @@ static void copy_f32(float *dst, const float *src, int n)
         __riscv_vse32_v_f32m8(dst, __riscv_vle32_v_f32m8(src, vl), vl);
     }
 #else
-    for (int i = 0; i < n; i++) dst[i] = src[i];
+    (void)mcuf_copy_run_f32(dst, src, n); /* not memcpy: see mcuf_copy.h */
 #endif
 }
 
@@ -560,9 +561,9 @@ typedef struct {
     float lo, hi;
 } conv3x3_epilogue;
 
-/* Writes `zeros` zeros then copies n floats from s; returns the end. Eight at a time with a compiler
- * barrier: otherwise clang turns the loops back into memcpy/memset calls, whose small-size paths in
- * picolibc cost ~9 instructions per float on rows a few dozen bytes long. */
+/* Writes `zeros` zeros then copies n floats from s; returns the end. Two zeros at a time with a
+ * compiler barrier: otherwise clang turns the loop into a memset call, whose small-size path in
+ * picolibc costs ~9 instructions per float on rows a few dozen bytes long (the copy: mcuf_copy.h). */
 static float *conv3x3_pad_row(float *d, int zeros, const float *s, int n)
 {
     for (; zeros >= 2; zeros -= 2, d += 2) {
@@ -570,26 +571,7 @@ static float *conv3x3_pad_row(float *d, int zeros, const float *s, int n)
         __asm__ volatile("" ::: "memory");
     }
     if (zeros) *d++ = 0.0f;
-    for (; n >= 8; n -= 8, d += 8, s += 8) {
-        const float a0 = s[0], a1 = s[1], a2 = s[2], a3 = s[3], a4 = s[4], a5 = s[5], a6 = s[6], a7 = s[7];
-        d[0] = a0;
-        d[1] = a1;
-        d[2] = a2;
-        d[3] = a3;
-        d[4] = a4;
-        d[5] = a5;
-        d[6] = a6;
-        d[7] = a7;
-        __asm__ volatile("" ::: "memory");
-    }
-    for (; n >= 2; n -= 2, d += 2, s += 2) {
-        const float a0 = s[0], a1 = s[1];
-        d[0] = a0;
-        d[1] = a1;
-        __asm__ volatile("" ::: "memory");
-    }
-    if (n) *d++ = *s;
-    return d;
+    return mcuf_copy_run_f32(d, s, n);
 }
 
 /* Padded rows [pr0, pr0 + nrows) of every channel into d ([C][nrows][wp]): padded row pr holds input

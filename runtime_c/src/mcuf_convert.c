@@ -1,6 +1,7 @@
 /* mcuf_convert.c: see mcuf_convert.h. The compiler picks fcvt.h.s / vfncvt where the target has
  * them and the soft conversion routines otherwise. */
 #include "mcuf_convert.h"
+#include "mcuf_copy.h"
 
 #include <math.h>
 
@@ -26,19 +27,7 @@ mcuf_status mcuf_copy_f32(int n, const float *restrict in, float *restrict out)
 {
     if (n < 0 || (n > 0 && (!in || !out)))
         return MCUF_ERR_ARG;
-    /* Eight at a time with a compiler barrier: a plain loop becomes a memcpy call, and picolibc's
-     * size-optimised memcpy for RISC-V copies byte by byte (~6 instructions per byte on rv32; a
-     * 784-float model input cost ~19k instructions, against ~2.5k here). */
-    int i = 0;
-    for (; i + 8 <= n; i += 8) {
-        const float a0 = in[i], a1 = in[i + 1], a2 = in[i + 2], a3 = in[i + 3];
-        const float a4 = in[i + 4], a5 = in[i + 5], a6 = in[i + 6], a7 = in[i + 7];
-        out[i] = a0, out[i + 1] = a1, out[i + 2] = a2, out[i + 3] = a3;
-        out[i + 4] = a4, out[i + 5] = a5, out[i + 6] = a6, out[i + 7] = a7;
-        __asm__ volatile("" ::: "memory");
-    }
-    for (; i < n; ++i)
-        out[i] = in[i];
+    (void)mcuf_copy_run_f32(out, in, n); /* not memcpy: see mcuf_copy.h */
     return MCUF_OK;
 }
 
