@@ -1,7 +1,8 @@
 """`mcuforge bench kernels`: every kernel family's micro-benchmarks under QEMU, one table.
 
 Each family module measures its own kernels (toolchain.bench_kernels: matmul and matmul-based
-layers; toolchain.bench_layers: the other training layers) and returns records of one shape:
+layers; toolchain.bench_infer: the FP32 inference kernels; toolchain.bench_layers: the other training
+layers) and returns records of one shape:
 {"kernel", "dtype", "backend", "shape", "macs", "instret", "mac_per_instr", "max_rel_err"}.
 """
 from __future__ import annotations
@@ -16,10 +17,12 @@ def run_bench_kernels(target_name: str, quiet: bool = False) -> list[dict]:
     if not target.emulated:
         raise McufError(f"kernel benchmarks count retired instructions under QEMU; '{target_name}' has no counter. "
                         "Use --target rv32, rv32-zfh or rv32-zvfh")
+    from .bench_infer import run_infer_bench
     from .bench_kernels import run_kernel_bench
     from .bench_layers import layer_bench_records
 
-    return run_kernel_bench(target_name, quiet=quiet) + layer_bench_records(target_name, quiet=quiet)
+    return (run_kernel_bench(target_name, quiet=quiet) + run_infer_bench(target_name, quiet=quiet)
+            + layer_bench_records(target_name, quiet=quiet))
 
 
 def format_table(records: list[dict]) -> str:

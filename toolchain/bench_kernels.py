@@ -8,7 +8,9 @@ Backends: "naive" (textbook triple loop), "c" (portable C), "zfh" (scalar Zfh, r
 (FP32, scalar F, register blocked), "rvv" (RVV 1.0 + Zvfh). Conv records use the target's best matmul (MCUF_MATMUL_*), named in "backend".
 
 More kernel families register a `BenchEntry` in `BENCH_ENTRIES` (a driver source list and a function
-turning a target and a built driver into records); the same case runners serve the QEMU tests.
+turning a target and a built driver into records); the same case runners serve the QEMU tests. The FP32
+inference kernels (direct 3x3 conv, 2x2 max pool, batch-1 linear) have their own module,
+toolchain.bench_infer, on the same record format and helpers.
 """
 from __future__ import annotations
 
@@ -352,13 +354,15 @@ def run_kernel_bench(target_name: str, quiet: bool = False) -> list[dict]:
 
 
 def format_table(records: list[dict]) -> str:
-    """A fixed-width table of benchmark records, one line each (with the accumulation policy)."""
-    head = (f"{'kernel':<20} {'dtype':<5} {'acc':<4} {'backend':<7} {'shape':<18} {'MACs':>9} {'instret':>10} "
+    """A fixed-width table of benchmark records, one line each (with the accumulation policy); the shape
+    column widens to the longest shape string."""
+    sw = max([18, *(len(r["shape"]) for r in records)])
+    head = (f"{'kernel':<20} {'dtype':<5} {'acc':<4} {'backend':<7} {'shape':<{sw}} {'MACs':>9} {'instret':>10} "
             f"{'MAC/instr':>9} {'max rel err':>11}")
     lines = [head, "-" * len(head)]
     for r in records:
         mpi, err = r.get("mac_per_instr"), r.get("max_rel_err")
-        lines.append(f"{r['kernel']:<20} {r['dtype']:<5} {r.get('acc', '-'):<4} {r['backend']:<7} {r['shape']:<18} "
+        lines.append(f"{r['kernel']:<20} {r['dtype']:<5} {r.get('acc', '-'):<4} {r['backend']:<7} {r['shape']:<{sw}} "
                      f"{r['macs']:>9} {r['instret']:>10} {(f'{mpi:.3f}' if mpi else '-'):>9} "
                      f"{(f'{err:.2e}' if err is not None else '-'):>11}")
     return "\n".join(lines)
