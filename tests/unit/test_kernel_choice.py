@@ -1,0 +1,28 @@
+"""Kernel choice follows the target: codegen picks the kernel that retires fewer instructions there."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import codegen.lower as lowering
+from toolchain.graph import load_model
+from toolchain.targets import get_target
+
+MODELS = Path(__file__).resolve().parent.parent / "models"
+
+
+@pytest.mark.parametrize("target", ["rv32", "rv32-zfh", "rv32-zvfh", "host"])
+def test_fp32_3x3_conv_is_direct_only_without_a_vector_unit(target):
+    t = get_target(target)
+    prog = lowering.lower(load_model(MODELS / "mnist_cnn.onnx", None), "fp32", "model", {}, {"target": t})
+    convs = [st.func for st in prog.steps if st.op == "Conv"]
+    assert len(convs) == 2
+    if t.vector_bits:
+        # im2col + the RVV matmul; the Relu stays its own (vectorised) pass, not moved into the pool
+        assert convs == ["mcuf_conv2d_f32"] * 2
+        assert not any(st.func == "mcuf_maxpool2d_f32_2x2" and st.params.get("act") != "MCUF_ACT_NONE"
+                       for st in prog.steps)
+        assert any(st.op == "Relu" or "relu" in st.func for st in prog.steps)
+    else:
+        assert convs == ["mcuf_conv2d_f32_3x3"] * 2
