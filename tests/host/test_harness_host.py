@@ -34,6 +34,8 @@ def test_second_build_is_a_cache_hit_and_a_change_rebuilds(tmp_path, roundtrip_s
     for s in roundtrip_sources:
         shutil.copy(s, tmp_path / s.name)
         srcs.append(tmp_path / s.name)
+        for private in s.parent.glob("*.h"):  # private headers travel with their sources
+            shutil.copy(private, tmp_path / private.name)
     cache = tmp_path / "cache"
     first = harness.build(HOST, srcs, cache_dir=cache)
     second = harness.build(HOST, srcs, cache_dir=cache)
