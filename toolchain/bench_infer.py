@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from .bench_kernels import BENCH_DIR, CONV_SOURCES, GUARD, SENTINEL32, ConvCase, _record, best_backend, conv_reference
 from .errors import McufError
 from .harness import Build, build, run
