@@ -156,16 +156,24 @@ def best_backend(target: Target, dtype: str) -> str:
     return backends_for(target, dtype)[-1]
 
 
+def matmul_cases(target: Target, M: int, N: int, K: int) -> list[MatmulCase]:
+    """One M x N x K case per form x backend compiled for `target` x accumulation policy (FP16 both,
+    FP32 its own): what the tests check and the benchmark measures on each shape."""
+    cases = []
+    for form in FORMS:
+        for be in backends_for(target, "f16"):
+            for acc in (0, 1):
+                cases.append(MatmulCase(form, be, "f16", acc, M, N, K))
+        for be in backends_for(target, "f32"):
+            cases.append(MatmulCase(form, be, "f32", 1, M, N, K))
+    return cases
+
+
 def _matmul_bench_cases(target: Target) -> list[MatmulCase]:
     cases = []
     for M, N, K in BENCH_MATMUL_SHAPES:
         cases.append(MatmulCase("nn", "naive", "f16", 0, M, N, K))
-        for form in FORMS:
-            for be in backends_for(target, "f16"):
-                for acc in (0, 1):
-                    cases.append(MatmulCase(form, be, "f16", acc, M, N, K))
-            for be in backends_for(target, "f32"):
-                cases.append(MatmulCase(form, be, "f32", 1, M, N, K))
+        cases += matmul_cases(target, M, N, K)
     return cases
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tests.host.mm_common import tol
-from toolchain.bench_kernels import FORMS, MatmulCase, backends_for, run_matmul_cases
+from toolchain.bench_kernels import FORMS, MatmulCase, backends_for, matmul_cases, run_matmul_cases
 from toolchain.targets import get_target
 
 SHAPES = [(1, 1, 1), (3, 7, 1), (7, 3, 33), (33, 7, 3), (5, 9, 64), (16, 13, 40), (6, 130, 9), (11, 11, 11),
@@ -16,14 +16,7 @@ SHAPES = [(1, 1, 1), (3, 7, 1), (7, 3, 33), (33, 7, 3), (5, 9, 64), (16, 13, 40)
 
 
 def cases_for(target) -> list[MatmulCase]:
-    cases = []
-    for M, N, K in SHAPES:
-        for form in FORMS:
-            for be in backends_for(target, "f16"):
-                for acc in (0, 1):
-                    cases.append(MatmulCase(form, be, "f16", acc, M, N, K))
-            for be in backends_for(target, "f32"):
-                cases.append(MatmulCase(form, be, "f32", 1, M, N, K))
+    cases = [c for M, N, K in SHAPES for c in matmul_cases(target, M, N, K)]
     # accumulate into C and both bias layouts, on a wide and a tall-narrow shape (the rvv backend
     # vectorises the latter along M)
     for M, N, K in ((7, 11, 9), (33, 7, 9)):
