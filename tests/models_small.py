@@ -10,6 +10,18 @@ from onnx import helper as h
 from onnx import numpy_helper as nh
 
 
+def save_model(path: Path, name: str, nodes: list, inits: dict[str, np.ndarray], x_shape: list[int],
+               y_shape: list[int]) -> Path:
+    """One float input x and output y, initializers as float32, opset 17; checked and saved to `path`."""
+    g = h.make_graph(nodes, name, [h.make_tensor_value_info("x", T.FLOAT, x_shape)],
+                     [h.make_tensor_value_info("y", T.FLOAT, y_shape)],
+                     [nh.from_array(np.asarray(v).astype(np.float32), k) for k, v in inits.items()])
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 17)], producer_name="mcuforge-tests")
+    onnx.checker.check_model(m)
+    onnx.save(m, str(path))
+    return Path(path)
+
+
 def small_cnn(path: Path, seed: int = 0) -> Path:
     """Conv(1->4, 3x3, pad 1) + Relu, MaxPool 2x2, Flatten, Gemm(64->10): input x [1,1,8,8], output y [1,10]."""
     rng = np.random.default_rng(seed)
@@ -20,13 +32,7 @@ def small_cnn(path: Path, seed: int = 0) -> Path:
              h.make_node("MaxPool", ["r1"], ["p1"], name="pool1", kernel_shape=[2, 2], strides=[2, 2]),
              h.make_node("Flatten", ["p1"], ["f1"], name="flat"),
              h.make_node("Gemm", ["f1", "W2", "B2"], ["y"], name="fc", transB=1)]
-    g = h.make_graph(nodes, "small_cnn", [h.make_tensor_value_info("x", T.FLOAT, [1, 1, 8, 8])],
-                     [h.make_tensor_value_info("y", T.FLOAT, [1, 10])],
-                     [nh.from_array(v.astype(np.float32), k) for k, v in inits.items()])
-    m = h.make_model(g, opset_imports=[h.make_opsetid("", 17)], producer_name="mcuforge-tests")
-    onnx.checker.check_model(m)
-    onnx.save(m, str(path))
-    return Path(path)
+    return save_model(path, "small_cnn", nodes, inits, [1, 1, 8, 8], [1, 10])
 
 
 def unsupported_model(path: Path) -> Path:

@@ -47,10 +47,9 @@ def _conv3x3_model(path, seed=0):
     applied by the conv), cin 3 -> 5 (odd) + Clip with asymmetric pads feeding a 2x2 max pool (the Clip
     moves into the pool) on an odd-sized map (floor), 5 -> 4 unpadded + LeakyRelu (not fusable: a
     separate step), then the matrix-vector Gemm (7 outputs: blocks 4 + 3)."""
-    import onnx
-    from onnx import TensorProto as T
     from onnx import helper as h
-    from onnx import numpy_helper as nh
+
+    from tests.models_small import save_model
 
     rng = np.random.default_rng(seed)
     inits = {"W1": rng.standard_normal((3, 1, 3, 3)) * 0.5, "B1": rng.standard_normal(3) * 0.1,
@@ -67,12 +66,7 @@ def _conv3x3_model(path, seed=0):
              h.make_node("LeakyRelu", ["c3"], ["l3"], name="leaky3", alpha=0.1),
              h.make_node("Flatten", ["l3"], ["f3"], name="flat"),
              h.make_node("Gemm", ["f3", "W4", "B4"], ["y"], name="fc", transB=1)]
-    g = h.make_graph(nodes, "conv3x3", [h.make_tensor_value_info("x", T.FLOAT, [1, 1, 12, 17])],
-                     [h.make_tensor_value_info("y", T.FLOAT, [1, 7])],
-                     [nh.from_array(v.astype(np.float32), k) for k, v in inits.items()])
-    m = h.make_model(g, opset_imports=[h.make_opsetid("", 17)], producer_name="mcuforge-tests")
-    onnx.checker.check_model(m)
-    onnx.save(m, str(path))
+    save_model(path, "conv3x3", nodes, inits, [1, 1, 12, 17], [1, 7])
 
 
 @pytest.mark.qemu
