@@ -200,7 +200,7 @@ def _buffers_and_lifetimes(graph: Graph, ctx: LowerCtx, steps: list[Step]):
     first: dict[str, int] = {}
     last: dict[str, int] = {}
     aliases: dict[str, str] = {}
-    elastic: dict[str, int] = {}  # banded scratch: its most useful size (the buffer holds its least)
+    elastic: dict[str, tuple[int, int]] = {}  # banded scratch: its most useful size and growth quantum (the buffer holds its least)
 
     used_names: set[str] = set()
 

@@ -55,8 +55,8 @@ def c_sources(c_dir: Path, name: str) -> tuple[list[Path], list[Path]]:
     return srcs, incs
 
 
-# Samples per QEMU run when a data set is run in chunks (for the progress bar): large enough that
-# QEMU's start-up (~50 ms) stays small next to the work, small enough that the bar moves.
+# How many runs a data set is split into at most (for the progress bar): few enough that QEMU's
+# start-up (~50 ms a run) stays small next to the work, enough that the bar moves.
 CHUNKS = 20
 
 
