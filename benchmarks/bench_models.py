@@ -5,7 +5,7 @@
 
 For every model x precision x target: instructions per inference under QEMU (-icount shift=0, exact),
 read from `mcuforge run --stats`; MACs; MAC per instruction; flash bytes (constants, and code +
-constants as linked for the target: toolchain.demo.measure_flash); arena bytes against the
+constants as linked for the target: mcuforge.demo.measure_flash); arena bytes against the
 arena lower bound (allocation.json's totals.ram_lower_bound: the largest, over all nodes, of the bytes
 that must be live there). For information, host latency of the same C compiled for x86 (loaded with
 cffi, median of repeated model_run calls) next to onnxruntime with one thread. Not a test: it asserts
@@ -31,11 +31,11 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from toolchain import cli  # noqa: E402
-from toolchain.compile import CompileConfig, compile_model  # noqa: E402
-from toolchain.demo import measure_flash  # noqa: E402
-from toolchain.errors import McufError  # noqa: E402
-from toolchain.runner import c_sources, read_meta  # noqa: E402
+from mcuforge import cli  # noqa: F401
+from mcuforge.compile import CompileConfig, compile_model  # noqa: E402
+from mcuforge.demo import measure_flash  # noqa: E402
+from mcuforge.core.errors import McufError  # noqa: E402
+from mcuforge.run.runner import c_sources, read_meta  # noqa: E402
 
 MODELS_DIR = REPO / "tests" / "models"
 MODELS = ("mnist_cnn", "dscnn", "resnet8")
@@ -97,7 +97,7 @@ def measure_host(name: str, precision: str, tmp: Path, reps: int) -> dict:
     reference the C code follows (the FP32 model; quantized.onnx for int8)."""
     import onnxruntime as ort
 
-    from toolchain.hostlib import load_library
+    from mcuforge.run.hostlib import load_library
 
     out = tmp / f"{name}_{precision}_host"
     calib = _calib(tmp, name)

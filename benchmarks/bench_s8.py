@@ -16,8 +16,8 @@ sys.path.insert(0, str(REPO))
 
 from tests.host.s8_ref import (S8_DRIVER, ConvCase, FcCase, QuantConv, driver_inputs, make_conv,  # noqa: E402
                                make_fc)
-from toolchain import harness  # noqa: E402
-from toolchain.targets import get_target  # noqa: E402
+from mcuforge.run import harness  # noqa: F401
+from mcuforge.core.targets import get_target  # noqa: E402
 
 LAYERS = [
     ("conv 3x3 16->16 @16x16 pad 1", ConvCase(16, 16, 16, 16, (3, 3), pads=(1, 1, 1, 1))),

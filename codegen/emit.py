@@ -13,12 +13,12 @@ from typing import Any, Sequence
 import jinja2
 import numpy as np
 
-from toolchain import __version__
-from toolchain.errors import McufError
-from toolchain.paths import RUNTIME_C, RUNTIME_INCLUDE, TEMPLATES
+from mcuforge import __version__
+from mcuforge.core.errors import McufError
+from mcuforge.core.paths import RUNTIME_C, RUNTIME_INCLUDE, TEMPLATES
 
-from .kernels import files_for, has_kernel
-from .program import Arg, Program, Step
+from mcuforge.codegen.kernels import files_for, has_kernel
+from mcuforge.codegen.program import Arg, Program, Step
 
 
 def c_float(v: float) -> str:

@@ -13,9 +13,9 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 
-from toolchain.harness import require_tool
-from toolchain.paths import RUNTIME_INCLUDE, RUNTIME_SRC, default_cache_dir
-from toolchain.targets import TARGETS, Tool
+from mcuforge.run.harness import require_tool
+from mcuforge.core.paths import RUNTIME_INCLUDE, RUNTIME_SRC, default_cache_dir
+from mcuforge.core.targets import TARGETS, Tool
 
 _NM = Tool("riscv64-unknown-elf-nm", "binutils-riscv64-unknown-elf")
 

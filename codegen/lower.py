@@ -12,11 +12,11 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from toolchain.errors import McufError
-from toolchain.ir import Graph, Node, QuantParams
+from mcuforge.core.errors import McufError
+from mcuforge.core.ir import Graph, Node, QuantParams
 
-from .memory import ArenaPlan, Lifetime, live_lower_bound, plan_arena
-from .program import CTYPES, Arg, Buffer, Const, Program, Step
+from mcuforge.codegen.memory import ArenaPlan, Lifetime, live_lower_bound, plan_arena
+from mcuforge.codegen.program import CTYPES, Arg, Buffer, Const, Program, Step
 
 PRECISIONS = ("fp32", "fp16", "int8")
 SCRATCH_SLACK = 0.08
@@ -103,7 +103,7 @@ def resolver(*ops: str) -> Callable[[Resolver], Resolver]:
 
 
 def supported_ops() -> set[str]:
-    from . import ops  # noqa: F401  (registers resolvers)
+    from mcuforge.codegen import ops  # noqa: F401
     return set(_RESOLVERS)
 
 
@@ -130,7 +130,7 @@ def node_comment(node: Node, ctx: LowerCtx, detail: str = "") -> tuple[str, ...]
 def lower(graph: Graph, precision: str, name: str = "model", qparams: Mapping[str, QuantParams] | None = None,
           extra: Mapping[str, Any] | None = None) -> Program:
     """Resolve every node to kernel calls and plan the arena."""
-    from . import ops  # noqa: F401  (registers resolvers)
+    from mcuforge.codegen import ops  # noqa: F401
 
     if precision not in PRECISIONS:
         raise McufError(f"precision '{precision}' is not one of {', '.join(PRECISIONS)}")
@@ -140,7 +140,7 @@ def lower(graph: Graph, precision: str, name: str = "model", qparams: Mapping[st
         raise McufError(f"code generation has no kernel for {len(unsupported)} node(s):\n{listed}")
     ctx = LowerCtx(graph, precision, name, dict(qparams or {}), dict(extra or {}))
 
-    from .ops.convert import input_steps, output_steps
+    from mcuforge.codegen.ops.convert import input_steps, output_steps
 
     steps: list[Step] = list(input_steps(ctx))
     n_in = len(steps)

@@ -39,7 +39,7 @@ want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: installing mcuforge (editable) with test extras into .venv"
   .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]' 2>&1 | grep -v "^WARNING: Location" || true
-  .venv/bin/python -c "import toolchain, onnxruntime, cffi" # fail here, not in the first test, if the install broke
+  .venv/bin/python -c "import mcuforge, onnxruntime, cffi" # fail here, not in the first test, if the install broke
   echo "$want" > "$stamp"
 else
   say ".venv up to date"

@@ -142,13 +142,13 @@ def _driver(entries: list[tuple[str, int, int, list[int], list[int]]]) -> str:
 
 def run_bundle(cases: list[Case], target_name: str, work: Path) -> BundleResult:
     """Compile every case at fp32, link them into one program for the target, run it once."""
-    from codegen.emit import emit_project
-    from codegen.kernels import files_for
-    from codegen.lower import lower
-    from toolchain import harness
-    from toolchain.errors import McufError
-    from toolchain.graph import load_model
-    from toolchain.targets import get_target
+    from mcuforge.codegen.emit import emit_project
+    from mcuforge.codegen.kernels import files_for
+    from mcuforge.codegen.lower import lower
+    from mcuforge.run import harness
+    from mcuforge.core.errors import McufError
+    from mcuforge.frontend.graph import load_model
+    from mcuforge.core.targets import get_target
 
     target = get_target(target_name)
     entries, sources, incs, errors, feeds, functions = [], [], [], {}, {}, set()

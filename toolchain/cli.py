@@ -7,13 +7,13 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
-from . import __version__
-from .errors import McufError
-from .targets import TARGETS
+from mcuforge import __version__
+from mcuforge.core.errors import McufError
+from mcuforge.core.targets import TARGETS
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
+    from mcuforge.demo import run_demo
 
     run_demo(Path(args.out), quiet=args.quiet)
     return 0
@@ -22,7 +22,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_bench(args: argparse.Namespace) -> int:
     if args.what != "kernels":
         raise McufError(f"unknown benchmark '{args.what}': use 'mcuforge bench kernels'")
-    from .bench import format_table, run_bench_kernels
+    from mcuforge.bench.suite import format_table, run_bench_kernels
 
     records = run_bench_kernels(args.target, quiet=args.quiet)
     print(format_table(records))
@@ -40,7 +40,7 @@ def _int_list(text: str) -> tuple[int, ...]:
 
 
 def _cmd_compile(args: argparse.Namespace) -> int:
-    from .compile import CompileConfig, compile_model
+    from mcuforge.compile import CompileConfig, compile_model
 
     train: tuple[str, ...] = tuple(x for x in (args.train or "").split(",") if x)
     cfg = CompileConfig(
@@ -66,9 +66,9 @@ def _cmd_compile(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .ir import Graph, TensorInfo
-    from .npz import load_samples
-    from .runner import read_meta, run_folder
+    from mcuforge.core.ir import Graph, TensorInfo
+    from mcuforge.frontend.samples import load_samples
+    from mcuforge.run.runner import read_meta, run_folder
 
     meta = read_meta(Path(args.dir))
     ins = tuple(TensorInfo(i["name"], tuple(i["shape"])) for i in meta["inputs"])

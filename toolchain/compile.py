@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 import onnx
 
-from . import __version__
-from .errors import McufError
-from .ir import Graph
-from .runner import META_FILE
-from .targets import get_target
+from mcuforge import __version__
+from mcuforge.core.errors import McufError
+from mcuforge.core.ir import Graph
+from mcuforge.run.runner import META_FILE
+from mcuforge.core.targets import get_target
 
 PRECISIONS = ("fp32", "fp16", "int8", "mixed")
 
@@ -81,12 +81,12 @@ def _check_name(name: str) -> None:
 
 def compile_model(cfg: CompileConfig) -> CompileResult:
     """Run the whole pipeline for `cfg`; returns what was written and its sizes."""
-    from codegen.emit import emit_project
-    from codegen.lower import lower
+    from mcuforge.codegen.emit import emit_project
+    from mcuforge.codegen.lower import lower
 
-    from .graph import load_model
-    from .graph_onnx import to_onnx
-    from .npz import load_samples
+    from mcuforge.frontend.graph import load_model
+    from mcuforge.frontend.to_onnx import to_onnx
+    from mcuforge.frontend.samples import load_samples
 
     _check_name(cfg.name)
     target = get_target(cfg.target)
@@ -119,9 +119,9 @@ def compile_model(cfg: CompileConfig) -> CompileResult:
         qparams = {}
         extra = {"target": target}
         if precision == "int8":
-            from .calibrate import calibrate
-            from .export import export_qdq
-            from .quant import quantize_graph
+            from mcuforge.quantize.calibrate import calibrate
+            from mcuforge.export.qdq import export_qdq
+            from mcuforge.quantize.quantizer import quantize_graph
 
             ranges = calibrate(graph, samples, method=cfg.calib_method, quiet=cfg.quiet)
             qmodel = quantize_graph(graph, ranges, 8)
@@ -146,14 +146,14 @@ def compile_model(cfg: CompileConfig) -> CompileResult:
 
         layer_costs: tuple[int, ...] = ()
         if cfg.measure and target.emulated:
-            from .runner import run_library
+            from mcuforge.run.runner import run_library
 
             sample = samples[0] if samples else {t.name: np.zeros(t.shape, np.float32) for t in graph.inputs}
             arrays = [sample[t.name][None].astype(np.float32) for t in graph.inputs]
             _, stats = run_library(tmp / "c", meta, target, arrays, profile=True)
             layer_costs = stats.layer_costs
 
-        from .report import write_allocation, write_report
+        from mcuforge.report import write_allocation, write_report
 
         write_allocation(tmp / "allocation.json", prog, target, precision, cfg, layer_costs)
         write_report(tmp, prog, target, precision, cfg, layer_costs, notes)

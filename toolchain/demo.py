@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .paths import REPO_ROOT
+from mcuforge.core.paths import DATA_ROOT, EXAMPLES
 
-DIGITS_DIR = REPO_ROOT / "examples" / "digits"
+DIGITS_DIR = EXAMPLES / "digits"
 DIGITS_MODEL = DIGITS_DIR / "digits_cnn.onnx"
 DEMO_TARGET = "rv32-zfh"
 TEST_FRACTION = 0.2
@@ -46,9 +46,9 @@ def measure_flash(build_dir: Path) -> int | None:
     import subprocess
     import tempfile
 
-    from . import harness
-    from .runner import c_sources, read_meta
-    from .targets import get_target
+    from mcuforge.run import harness
+    from mcuforge.run.runner import c_sources, read_meta
+    from mcuforge.core.targets import get_target
 
     meta = read_meta(build_dir)
     target = get_target(meta["target"])
@@ -105,8 +105,8 @@ def run_demo(out_dir: Path, quiet: bool = False) -> dict:
     of test images where the C library and onnxruntime on quantized.onnx predict the same class),
     arena_bytes, arena_lower_bound, flash_bytes (constants), flash_linked_bytes (code + constants as linked),
     macs, instructions_per_inference, seconds, out_dir."""
-    from .compile import CompileConfig, compile_model
-    from .runner import run_folder
+    from mcuforge.compile import CompileConfig, compile_model
+    from mcuforge.run.runner import run_folder
 
     t0 = time.monotonic()
     out_dir = Path(out_dir)
@@ -122,7 +122,7 @@ def run_demo(out_dir: Path, quiet: bool = False) -> dict:
         if not quiet:
             print(msg, flush=True)
 
-    say(f"mcuforge demo: {DIGITS_MODEL.relative_to(REPO_ROOT)} (a CNN trained on scikit-learn's digits, "
+    say(f"mcuforge demo: {DIGITS_MODEL.relative_to(DATA_ROOT)} (a CNN trained on scikit-learn's digits, "
         f"8x8 images), {len(x_train)} training / {len(x_test)} test images")
     say(f"compiling int8 for {DEMO_TARGET}, calibrated on {len(calib_x)} training images ...")
     res = compile_model(CompileConfig(model=DIGITS_MODEL, out=build, target=DEMO_TARGET, calib=calib,

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 from typing import Any, Sequence
 
-from .targets import Target
+from mcuforge.core.targets import Target
 
 WEIGHT_OPS = ("Conv", "Gemm", "MatMul")
 

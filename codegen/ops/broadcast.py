@@ -1,7 +1,7 @@
 """Shape arithmetic for strided kernels: numpy broadcasting and permutations as rank-4 dims/strides."""
 from __future__ import annotations
 
-from toolchain.errors import McufError
+from mcuforge.core.errors import McufError
 
 RANK = 4
 

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from toolchain.errors import McufError
-from toolchain.ir import Node, QuantParams
+from mcuforge.core.errors import McufError
+from mcuforge.core.ir import Node, QuantParams
 
-from ..kernels import best_variant, has_kernel
-from ..lower import LowerCtx
-from ..program import Arg, Step
+from mcuforge.codegen.kernels import best_variant, has_kernel
+from mcuforge.codegen.lower import LowerCtx
+from mcuforge.codegen.program import Arg, Step
 
 
 def target_variant(ctx: LowerCtx, base: str) -> str:
@@ -59,7 +59,7 @@ def activation_moves_to_pool(conv: Node, ctx: LowerCtx) -> bool:
     """A Relu/Clip fused into an FP32 direct 3x3 conv whose output feeds only a 2x2 max pool fast path
     is applied by the pool instead: monotonic activations commute with max, and the pool sees 4x
     fewer values. The conv's output then holds pre-activation values no one else reads."""
-    from .conv import direct_3x3_applies  # conv imports this module
+    from mcuforge.codegen.ops.conv import direct_3x3_applies  # conv imports this module
 
     act = conv.attrs.get("activation")
     if conv.op != "Conv" or not act or act[0] not in ("Relu", "Clip") or ctx.sfx != "f32":
@@ -76,7 +76,7 @@ _ACT_ENUM = {"Relu": "MCUF_ACT_RELU", "Clip": "MCUF_ACT_CLIP", "LeakyRelu": "MCU
 
 
 def activation_params(act: tuple) -> dict:
-    """mcuf_act_params for an activation tuple (see toolchain.ir.Node)."""
+    """mcuf_act_params for an activation tuple (see mcuforge.core.ir.Node)."""
     kind = act[0]
     p = {"kind": _ACT_ENUM[kind], "alpha": 0.0, "beta": 0.0, "lo": 0.0, "hi": 0.0}
     if kind == "Clip":

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from toolchain.errors import McufError
-from toolchain.ir import Node
+from mcuforge.core.errors import McufError
+from mcuforge.core.ir import Node
 
-from ..lower import LowerCtx, node_comment, resolver
-from ..program import Arg, Step
-from .common import (activation_moves_to_pool, clamp_of, float_activation_steps, layer_quant, lut_step, scale,
+from mcuforge.codegen.lower import LowerCtx, node_comment, resolver
+from mcuforge.codegen.program import Arg, Step
+from mcuforge.codegen.ops.common import (activation_moves_to_pool, clamp_of, float_activation_steps, layer_quant, lut_step, scale,
                      target_variant, zp)
 
 _ELEM = {"float": 4, "mcuf_f16": 2}
@@ -145,7 +145,7 @@ def _conv_3x3_f32(node: Node, ctx: LowerCtx, g: dict, wn: str, bn: str, comment:
 
 
 def _conv_s8(node: Node, ctx: LowerCtx, g: dict) -> list[Step]:
-    from toolchain.requant import check_accumulator_range, fold_bias, pack_conv_weights_s8
+    from mcuforge.quantize.fixedpoint import check_accumulator_range, fold_bias, pack_conv_weights_s8
 
     lq = layer_quant(ctx, node)
     qmodel = ctx.extra["qmodel"]

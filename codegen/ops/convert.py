@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..lower import LowerCtx, c_ident
-from ..program import Arg, Step
+from mcuforge.codegen.lower import LowerCtx, c_ident
+from mcuforge.codegen.program import Arg, Step
 
 
 def _qparams(ctx: LowerCtx, tensor: str) -> dict:

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from toolchain.errors import McufError
-from toolchain.ir import Node
+from mcuforge.core.errors import McufError
+from mcuforge.core.ir import Node
 
-from ..kernels import has_kernel
-from ..lower import LowerCtx, node_comment, resolver
-from ..program import Arg, Step
-from .common import (activation_params, float_activation_steps, layer_quant, lut_step, n_elements, scale,
+from mcuforge.codegen.kernels import has_kernel
+from mcuforge.codegen.lower import LowerCtx, node_comment, resolver
+from mcuforge.codegen.program import Arg, Step
+from mcuforge.codegen.ops.common import (activation_params, float_activation_steps, layer_quant, lut_step, n_elements, scale,
                      target_variant, zp)
 
 
@@ -55,7 +55,7 @@ def add_mul(node: Node, ctx: LowerCtx) -> list[Step]:
     func = f"mcuf_{node.op.lower()}_{ctx.sfx}"
     if not has_kernel(func):
         raise McufError(f"node '{node.name}' ({node.op}): no {ctx.precision} kernel available")
-    from .broadcast import broadcast_params
+    from mcuforge.codegen.ops.broadcast import broadcast_params
 
     arg_a, r_a = _operand(node, ctx, a)
     arg_b, r_b = _operand(node, ctx, b)
@@ -66,7 +66,7 @@ def add_mul(node: Node, ctx: LowerCtx) -> list[Step]:
 
 
 def _add_mul_s8(node, ctx, a, b, sa, sb, y, comment) -> list[Step]:
-    from toolchain.requant import quantize_multiplier, quantize_multipliers_shared
+    from mcuforge.quantize.fixedpoint import quantize_multiplier, quantize_multipliers_shared
 
     bc = _bcast_kind(tuple(sa), tuple(sb))
     if bc is None:
@@ -100,7 +100,7 @@ def _add_mul_s8(node, ctx, a, b, sa, sb, y, comment) -> list[Step]:
 
 @resolver("Relu", "Clip", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish")
 def activation(node: Node, ctx: LowerCtx) -> list[Step]:
-    from toolchain.graph import activation_tuple
+    from mcuforge.frontend.graph import activation_tuple
 
     x, y = node.inputs[0], node.outputs[0]
     comment = node_comment(node, ctx)
@@ -158,7 +158,7 @@ def _same_qparams(ctx: LowerCtx, a: str, b: str) -> bool:
 
 @resolver("Transpose")
 def transpose(node: Node, ctx: LowerCtx) -> list[Step]:
-    from .broadcast import transpose_params
+    from mcuforge.codegen.ops.broadcast import transpose_params
 
     x, y = node.inputs[0], node.outputs[0]
     perm = tuple(node.attrs["perm"])
@@ -172,7 +172,7 @@ def transpose(node: Node, ctx: LowerCtx) -> list[Step]:
 
 @resolver("Concat")
 def concat(node: Node, ctx: LowerCtx) -> list[Step]:
-    from .broadcast import concat_params, contiguous_strides
+    from mcuforge.codegen.ops.broadcast import concat_params, contiguous_strides
 
     y = node.outputs[0]
     ys = ctx.shape(y)
@@ -197,7 +197,7 @@ def concat(node: Node, ctx: LowerCtx) -> list[Step]:
 
 @resolver("Pad")
 def pad(node: Node, ctx: LowerCtx) -> list[Step]:
-    from .broadcast import RANK
+    from mcuforge.codegen.ops.broadcast import RANK
 
     x, y = node.inputs[0], node.outputs[0]
     a = node.attrs

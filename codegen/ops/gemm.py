@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from toolchain.errors import McufError
-from toolchain.ir import Node
+from mcuforge.core.errors import McufError
+from mcuforge.core.ir import Node
 
-from ..lower import LowerCtx, node_comment, resolver
-from ..program import Arg, Step
-from .common import clamp_of, float_activation_steps, layer_quant, lut_step, target_variant, zp
+from mcuforge.codegen.lower import LowerCtx, node_comment, resolver
+from mcuforge.codegen.program import Arg, Step
+from mcuforge.codegen.ops.common import clamp_of, float_activation_steps, layer_quant, lut_step, target_variant, zp
 
 
 def _rows_cols(shape: tuple[int, ...]) -> tuple[int, int]:
@@ -86,7 +86,7 @@ def _gemm_general(node: Node, ctx: LowerCtx) -> list[Step]:
 
 
 def _fc_s8(node: Node, ctx: LowerCtx, rows: int, k: int, n_out: int, macs: int, comment: tuple) -> list[Step]:
-    from toolchain.requant import check_accumulator_range, fold_bias
+    from mcuforge.quantize.fixedpoint import check_accumulator_range, fold_bias
 
     lq = layer_quant(ctx, node)
     qmodel = ctx.extra["qmodel"]

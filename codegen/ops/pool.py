@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from toolchain.ir import Node
+from mcuforge.core.ir import Node
 
-from ..lower import LowerCtx, node_comment, resolver
-from ..program import Arg, Step
-from .common import activation_moves_to_pool, layer_quant, maxpool_2x2_fast, scale, zp
+from mcuforge.codegen.lower import LowerCtx, node_comment, resolver
+from mcuforge.codegen.program import Arg, Step
+from mcuforge.codegen.ops.common import activation_moves_to_pool, layer_quant, maxpool_2x2_fast, scale, zp
 
 
 def _geometry(node: Node, ctx: LowerCtx) -> dict:
@@ -53,7 +53,7 @@ def pool(node: Node, ctx: LowerCtx) -> list[Step]:
 
 
 def _pool_s8(node: Node, ctx: LowerCtx, g: dict, kind: str, comment: tuple, macs: int) -> Step:
-    from toolchain.requant import quantize_multipliers
+    from mcuforge.quantize.fixedpoint import quantize_multipliers
 
     x, y = node.inputs[0], node.outputs[0]
     lq = layer_quant(ctx, node) if node.name in ctx.extra["qmodel"].layers else None
@@ -85,7 +85,7 @@ def gap(node: Node, ctx: LowerCtx) -> list[Step]:
     C, HW = xs[1], int(np.prod(xs[2:], dtype=np.int64))
     comment = node_comment(node, ctx, f"over {HW} values")
     if ctx.precision == "int8":
-        from toolchain.requant import quantize_multiplier
+        from mcuforge.quantize.fixedpoint import quantize_multiplier
 
         m, s = quantize_multiplier(scale(ctx, x) / (scale(ctx, y) * HW))
         return [Step(node=node.name, op=node.op, comment=comment, func="mcuf_gap_s8", params_type="mcuf_gap_s8_params",

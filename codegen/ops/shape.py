@@ -1,10 +1,10 @@
 """Views: Flatten and Reshape change no bytes (C order, batch 1), so their output aliases the input."""
 from __future__ import annotations
 
-from toolchain.ir import Node
+from mcuforge.core.ir import Node
 
-from ..lower import LowerCtx, node_comment, resolver
-from ..program import Step
+from mcuforge.codegen.lower import LowerCtx, node_comment, resolver
+from mcuforge.codegen.program import Step
 
 
 @resolver("Flatten", "Reshape")

@@ -4,7 +4,7 @@
     .venv/bin/python examples/digits/train_digits.py   # rewrites examples/digits/digits_cnn.onnx
 
 Seeded (torch and numpy), single-threaded, CPU: a rerun with the same torch version gives the same
-weights. The data split is `toolchain.demo.digits_split()` (the last 20% of the data set are the test
+weights. The data split is `mcuforge.demo.digits_split()` (the last 20% of the data set are the test
 images), the very function the demo uses, so the demo's test images were never trained on.
 Input `input` [1, 1, 8, 8] (pixels / 16, in [0, 1]), output `logits` [1, 10].
 Takes about ten seconds.
@@ -22,7 +22,7 @@ from torch import nn
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
-from toolchain.demo import digits_split  # noqa: E402
+from mcuforge.demo import digits_split  # noqa: E402
 
 SEED = 0
 EPOCHS = 40

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from toolchain.hostlib import load_library
-from toolchain.paths import RUNTIME_INCLUDE, RUNTIME_SRC
+from mcuforge.run.hostlib import load_library
+from mcuforge.core.paths import RUNTIME_INCLUDE, RUNTIME_SRC
 
 HEADERS = ["mcuf_dwconv.h", "mcuf_act.h", "mcuf_pool.h", "mcuf_loss.h", "mcuf_optim.h"]
 SOURCES = ["mcuf_dwconv.c", "mcuf_act.c", "mcuf_pool.c", "mcuf_loss.c", "mcuf_optim.c"]

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from toolchain.hostlib import load_library
-from toolchain.paths import RUNTIME_INCLUDE, RUNTIME_SRC
+from mcuforge.run.hostlib import load_library
+from mcuforge.core.paths import RUNTIME_INCLUDE, RUNTIME_SRC
 
 SOURCES = ["mcuf_matmul_f16.c", "mcuf_matmul_f32.c", "mcuf_matmul_f16_zfh.c", "mcuf_matmul_f16_rvv.c",
            "mcuf_matmul_f32_rvf.c", "mcuf_matmul_f32_rvv.c", "mcuf_conv.c"]

@@ -12,8 +12,8 @@ import onnx
 import onnxruntime as ort
 from onnx import numpy_helper
 
-from toolchain.compile import CompileConfig, compile_model
-from toolchain.runner import run_folder
+from mcuforge.compile import CompileConfig, compile_model
+from mcuforge.run.runner import run_folder
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 # (a) Conv+BN+ReLU+MaxPool CNN, (b) residual block + GlobalAveragePool, (c) depthwise-separable blocks.

@@ -1,5 +1,5 @@
 """Shared pieces of the int8 kernel tests: the cffi library, integer numpy references (built on
-toolchain.requant, the bit-exact model of the C requantization), one-node QDQ models for
+mcuforge.quantize.fixedpoint, the bit-exact model of the C requantization), one-node QDQ models for
 onnxruntime, and a table of conv / fc cases used both on the host and under QEMU.
 
 The integer references compute accumulators in int64 directly from the definition (padding with the
@@ -16,9 +16,9 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from toolchain.hostlib import load_library
-from toolchain.paths import RUNTIME_INCLUDE, RUNTIME_SRC
-from toolchain.requant import (fold_bias, pack_conv_weights_s2, pack_conv_weights_s4, pack_conv_weights_s8,
+from mcuforge.run.hostlib import load_library
+from mcuforge.core.paths import RUNTIME_INCLUDE, RUNTIME_SRC
+from mcuforge.quantize.fixedpoint import (fold_bias, pack_conv_weights_s2, pack_conv_weights_s4, pack_conv_weights_s8,
                                pack_fc_weights_s2, pack_fc_weights_s4, pack_fc_weights_s8, quantize_multiplier,
                                quantize_multipliers, requantize)
 

@@ -1,6 +1,6 @@
 """FP32 / FP16 forward kernels of mcuf_eltwise.h on the host (cffi), against onnx.reference running
 one-node models (and numpy where ONNX has no such op). The kernel parameters come from the code
-generator's own helpers (codegen.ops.broadcast), so the pair is tested as it is used.
+generator's own helpers (mcuforge.codegen.ops.broadcast), so the pair is tested as it is used.
 
 Tolerances: FP32 elementwise ops 1e-6 relative (one float rounding; exp/division a few ulp);
 Softmax / pooling / grouped conv 1e-5 relative to the largest |reference|; FP16 kernels 2e-3 (one
@@ -16,9 +16,9 @@ import pytest
 from onnx import TensorProto, helper
 from onnx.reference import ReferenceEvaluator
 
-from codegen.ops.broadcast import broadcast_params, concat_params, contiguous_strides, transpose_params
-from toolchain.hostlib import load_library
-from toolchain.paths import RUNTIME_INCLUDE, RUNTIME_SRC
+from mcuforge.codegen.ops.broadcast import broadcast_params, concat_params, contiguous_strides, transpose_params
+from mcuforge.run.hostlib import load_library
+from mcuforge.core.paths import RUNTIME_INCLUDE, RUNTIME_SRC
 
 GUARD = 8
 

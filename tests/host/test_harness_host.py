@@ -7,10 +7,10 @@ import shutil
 import numpy as np
 import pytest
 
-from toolchain import harness
-from toolchain.errors import McufError
-from toolchain.hostlib import load_library
-from toolchain.targets import TARGETS, Tool
+from mcuforge.run import harness
+from mcuforge.core.errors import McufError
+from mcuforge.run.hostlib import load_library
+from mcuforge.core.targets import TARGETS, Tool
 
 from ..conftest import DRIVERS, REPO
 

@@ -1,5 +1,5 @@
 """int8 kernels on the host (cffi): bit-exact against integer numpy references built on
-toolchain.requant, and within one quantization step of onnxruntime running one-node QDQ models."""
+mcuforge.quantize.fixedpoint, and within one quantization step of onnxruntime running one-node QDQ models."""
 from __future__ import annotations
 
 import math
@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from toolchain.errors import McufError
-from toolchain.requant import (fold_bias, pack_conv_weights_s8, quantize_multiplier, quantize_multipliers_shared,
+from mcuforge.core.errors import McufError
+from mcuforge.quantize.fixedpoint import (fold_bias, pack_conv_weights_s8, quantize_multiplier, quantize_multipliers_shared,
                                requantize, rounding_rshift)
 
 from .s8_ref import (CONV_CASES, DW_CASES, FC_CASES, SUBBYTE_CONV_CASES, SUBBYTE_FC_CASES, ConvCase, GuardedS8, conv_params, conv_ref, fc_ref, lib,
@@ -71,7 +71,7 @@ def test_c_requantization_ties_go_to_even():
 
 
 def test_sub_byte_packing_layout():
-    from toolchain.requant import pack_conv_weights_s2, pack_conv_weights_s4
+    from mcuforge.quantize.fixedpoint import pack_conv_weights_s2, pack_conv_weights_s4
 
     w = np.array([1, -2, 7, -8, 3], np.int8).reshape(5, 1, 1, 1)
     # block 0: ch0 | ch1 << 4, ch2 | ch3 << 4; block 1: ch4 and three zero channels
@@ -376,9 +376,9 @@ def test_other_argument_errors():
 
 def test_c_unit_test_passes_on_host():
     """runtime_c/tests/test_s8.c: hand-computed cases (its own main), built and run natively."""
-    from toolchain import harness
-    from toolchain.paths import RUNTIME_C, RUNTIME_SRC
-    from toolchain.targets import TARGETS
+    from mcuforge.run import harness
+    from mcuforge.core.paths import RUNTIME_C, RUNTIME_SRC
+    from mcuforge.core.targets import TARGETS
 
     exe = harness.build(TARGETS["host"], [RUNTIME_C / "tests/test_s8.c", RUNTIME_SRC / "mcuf_conv_s8.c",
                                           RUNTIME_SRC / "mcuf_eltwise_s8.c"], with_io=False)

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.qemu
 
 
 def mcuforge(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "toolchain.cli", *args], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "mcuforge.cli", *args], capture_output=True, text=True)
 
 
 @pytest.mark.parametrize("target,precision", [("rv32", "int8"), ("rv32", "fp32"), ("rv32-zfh", "fp16"),

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from tests.host.mm_common import tol
-from toolchain.bench_kernels import ConvCase, run_conv_cases
-from toolchain.targets import get_target
+from mcuforge.bench.matmul import ConvCase, run_conv_cases
+from mcuforge.core.targets import get_target
 
 GEOMETRIES = [
     dict(cin=3, h=7, w=5, cout=4, kh=3, kw=3, sh=1, sw=1, pads=(1, 1, 1, 1)),
@@ -87,7 +87,7 @@ def test_direct_conv3x3_fp32_on_rv32(tmp_path):
     out = tmp_path / "out"
 
     def cli(*a):
-        r = subprocess.run([sys.executable, "-m", "toolchain.cli", *a], capture_output=True, text=True)
+        r = subprocess.run([sys.executable, "-m", "mcuforge.cli", *a], capture_output=True, text=True)
         assert r.returncode == 0, r.stderr
 
     cli("compile", str(tmp_path / "m.onnx"), "--calib", str(tmp_path / "calib.npz"), "--target", "rv32",

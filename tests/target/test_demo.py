@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from toolchain.demo import run_demo
+from mcuforge.demo import run_demo
 
 pytestmark = pytest.mark.qemu
 

@@ -6,9 +6,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from toolchain import harness
-from toolchain.errors import McufError
-from toolchain.targets import TARGETS, Tool
+from mcuforge.run import harness
+from mcuforge.core.errors import McufError
+from mcuforge.core.targets import TARGETS, Tool
 
 from ..conftest import DRIVERS, RISCV_TARGETS
 

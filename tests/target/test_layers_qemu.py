@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from toolchain.bench_layers import LayerCases, backends_for, dw_backends_for, run_layer_cases
-from toolchain.targets import TARGETS
+from mcuforge.bench.layers import LayerCases, backends_for, dw_backends_for, run_layer_cases
+from mcuforge.core.targets import TARGETS
 
 from ..host.layers_common import dwconv_grads_ref, dwconv_ref, max_rel_err, out_size, pool_windows, tol
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from tests.host.mm_common import tol
-from toolchain.bench_kernels import FORMS, MatmulCase, backends_for, matmul_cases, run_matmul_cases
-from toolchain.targets import get_target
+from mcuforge.bench.matmul import FORMS, MatmulCase, backends_for, matmul_cases, run_matmul_cases
+from mcuforge.core.targets import get_target
 
 SHAPES = [(1, 1, 1), (3, 7, 1), (7, 3, 33), (33, 7, 3), (5, 9, 64), (16, 13, 40), (6, 130, 9), (11, 11, 11),
           (4, 70, 5), (130, 5, 7)]

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-import codegen.lower as lowering
-from codegen.memory import live_lower_bound
-from toolchain.graph import load_model
-from toolchain.targets import get_target
+import mcuforge.codegen.lower as lowering
+from mcuforge.codegen.memory import live_lower_bound
+from mcuforge.frontend.graph import load_model
+from mcuforge.core.targets import get_target
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
 

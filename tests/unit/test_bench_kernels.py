@@ -1,4 +1,4 @@
-"""The pure-Python parts of toolchain.bench_kernels and toolchain.bench_infer (no C compiler): the conv
+"""The pure-Python parts of mcuforge.bench.matmul and mcuforge.bench.inference (no C compiler): the conv
 reference the QEMU tests and the benchmark trust, checked against a direct 7-deep loop, the backend
 tables, the inference kernels' references and their record set (a fake driver run)."""
 from __future__ import annotations
@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from toolchain import bench_infer
-from toolchain.bench_infer import ACT_RELU, InferCase, infer_bench_cases, infer_operands, infer_reference
-from toolchain.bench_kernels import GUARD, SENTINEL32, ConvCase, backends_for, best_backend, conv_reference
-from toolchain.harness import RunResult
-from toolchain.targets import get_target
+from mcuforge.bench import inference as bench_infer
+from mcuforge.bench.inference import ACT_RELU, InferCase, infer_bench_cases, infer_operands, infer_reference
+from mcuforge.bench.matmul import GUARD, SENTINEL32, ConvCase, backends_for, best_backend, conv_reference
+from mcuforge.run.harness import RunResult
+from mcuforge.core.targets import get_target
 
 
 def direct_conv(c: ConvCase, x, w, b):

@@ -6,7 +6,7 @@ import sys
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "toolchain.cli", *args], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "mcuforge.cli", *args], capture_output=True, text=True)
 
 
 def test_bench_on_host_is_refused_clearly():

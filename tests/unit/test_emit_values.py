@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from codegen.emit import array_lines, c_float, c_value
+from mcuforge.codegen.emit import array_lines, c_float, c_value
 
 
 def test_float_literals_round_trip_exactly():

@@ -1,4 +1,4 @@
-"""QDQ export (toolchain.export): structure, and onnxruntime runs it close to the float model."""
+"""QDQ export (mcuforge.export.qdq): structure, and onnxruntime runs it close to the float model."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,10 +10,10 @@ import pytest
 from onnx import TensorProto, numpy_helper
 
 from tests.unit.onnx_builders import many_ops_model, run_ort, torch_like_cnn
-from toolchain.calibrate import calibrate
-from toolchain.export import QDQ_OPSET, export_qdq, ort_session
-from toolchain.graph import load_model
-from toolchain.quant import quantize_graph
+from mcuforge.quantize.calibrate import calibrate
+from mcuforge.export.qdq import QDQ_OPSET, export_qdq, ort_session
+from mcuforge.frontend.graph import load_model
+from mcuforge.quantize.quantizer import quantize_graph
 
 RNG = np.random.default_rng(11)
 MODELS = Path(__file__).resolve().parent.parent / "models"

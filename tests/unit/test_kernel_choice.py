@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-import codegen.lower as lowering
-from toolchain.graph import load_model
-from toolchain.targets import get_target
+import mcuforge.codegen.lower as lowering
+from mcuforge.frontend.graph import load_model
+from mcuforge.core.targets import get_target
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from codegen.memory import ALIGN, Lifetime, align_up, live_lower_bound, plan_arena
+from mcuforge.codegen.memory import ALIGN, Lifetime, align_up, live_lower_bound, plan_arena
 
 
 def _random_lifetimes(rng: np.random.Generator, n: int) -> list[Lifetime]:

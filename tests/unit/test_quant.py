@@ -1,4 +1,4 @@
-"""Calibration and int8 quantization (toolchain.calibrate, toolchain.quant)."""
+"""Calibration and int8 quantization (mcuforge.quantize.calibrate, mcuforge.quantize.quantizer)."""
 from __future__ import annotations
 
 from fractions import Fraction
@@ -9,13 +9,13 @@ from onnx import TensorProto, helper
 
 from tests.unit.onnx_builders import (F, edge_ops_model, init, make_model, many_ops_model, run_ort,
                                      torch_like_cnn)
-from toolchain.calibrate import activation_tensors, calibrate
-from toolchain.errors import McufError
-from toolchain.export import export_qdq, ort_session
-from toolchain.graph import load_model
-from toolchain.graph_onnx import preact_name, to_onnx
-from toolchain.qsim import run_int
-from toolchain.quant import (activation_lut, activation_qparams, quantize_graph, quantize_multiplier,
+from mcuforge.quantize.calibrate import activation_tensors, calibrate
+from mcuforge.core.errors import McufError
+from mcuforge.export.qdq import export_qdq, ort_session
+from mcuforge.frontend.graph import load_model
+from mcuforge.frontend.to_onnx import preact_name, to_onnx
+from mcuforge.quantize.reference import run_int
+from mcuforge.quantize.quantizer import (activation_lut, activation_qparams, quantize_graph, quantize_multiplier,
                              quantize_weight, requantize)
 
 RNG = np.random.default_rng(7)
@@ -182,7 +182,7 @@ def test_mixed_weight_bits(cnn):
 
 @pytest.mark.parametrize("builder", [torch_like_cnn, many_ops_model, edge_ops_model])
 def test_integer_reference_reproduces_qdq_model(builder):
-    """toolchain.qsim (integer-only: int accumulators, fixed-point requant, clamps, Add's shared
+    """mcuforge.quantize.reference (integer-only: int accumulators, fixed-point requant, clamps, Add's shared
     shift, tables) agrees with onnxruntime on the exported QDQ model: every activation within one
     step, nearly all exactly."""
     g = load_model(builder())

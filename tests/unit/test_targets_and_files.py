@@ -6,9 +6,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from toolchain import tensorfile
-from toolchain.errors import McufError
-from toolchain.targets import TARGETS, get_target
+from mcuforge.run import tensorfile
+from mcuforge.core.errors import McufError
+from mcuforge.core.targets import TARGETS, get_target
 
 
 def test_every_target_names_its_tools_and_packages():

@@ -41,7 +41,7 @@ Normalised attributes (what codegen reads; ONNX layout NCHW, batch 1):
     Pad         mode ("constant" | "reflect" | "edge"), pads (x1_begin, x2_begin, ..., x1_end, ...)
                 for every axis, value (float); input (X,) only.
     QuantizeLinear / DequantizeLinear (unpaired ones only): axis (>= 0); inputs as in ONNX.
-    A fused activation is attrs["activation"] on Conv/Gemm/MatMul/Add (see toolchain.ir.Node).
+    A fused activation is attrs["activation"] on Conv/Gemm/MatMul/Add (see mcuforge.core.ir.Node).
 """
 from __future__ import annotations
 
@@ -54,8 +54,8 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from .errors import McufError
-from .ir import Graph, Node, QuantParams, TensorInfo, frozen_map
+from mcuforge.core.errors import McufError
+from mcuforge.core.ir import Graph, Node, QuantParams, TensorInfo, frozen_map
 
 Pass = Callable[[Graph], Graph]
 ML_DOMAIN = "ai.onnx.ml"
@@ -258,7 +258,7 @@ def from_onnx(model: onnx.ModelProto) -> Graph:
 
 def raw_to_onnx(graph: Graph, with_shapes: bool = False) -> onnx.ModelProto:
     """Write a raw (not yet normalised) graph back to ONNX at its own opset, for shape inference and
-    constant evaluation. Normalised graphs go through toolchain.graph_onnx.to_onnx instead."""
+    constant evaluation. Normalised graphs go through mcuforge.frontend.to_onnx.to_onnx instead."""
     nodes = [helper.make_node(n.op, list(n.inputs), list(n.outputs), name=n.name, domain=n.domain)
              for n in graph.nodes]
     for proto, n in zip(nodes, graph.nodes):
@@ -1029,7 +1029,7 @@ def fuse_bias_add(graph: Graph) -> Graph:
 
 
 def activation_tuple(node: Node) -> tuple:
-    """The fused-activation tuple (see toolchain.ir.Node) of a normalised activation node."""
+    """The fused-activation tuple (see mcuforge.core.ir.Node) of a normalised activation node."""
     a = node.attrs
     if node.op == "Clip":
         return ("Clip", float(a["min"]), float(a["max"]))

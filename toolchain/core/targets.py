@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .errors import McufError
+from mcuforge.core.errors import McufError
 
 PICOLIBC = "/usr/lib/picolibc/riscv64-unknown-elf"
 

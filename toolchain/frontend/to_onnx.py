@@ -12,8 +12,8 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from .graph import _elem_type, activation_tuple
-from .ir import Graph, Node
+from mcuforge.frontend.graph import _elem_type, activation_tuple
+from mcuforge.core.ir import Graph, Node
 
 EXPORT_OPSET = 21  # HardSwish needs 14, Softmax's one-axis semantics 13; 21 is well supported by onnxruntime
 
@@ -32,7 +32,7 @@ def _same(name: str) -> str:
 
 def activation_protos(act: tuple, src: str, dst: str, name: str, fresh: Fresh = _same
                       ) -> tuple[list[onnx.NodeProto], list[onnx.TensorProto]]:
-    """ONNX nodes computing fused activation `act` (see toolchain.ir.Node) from src into dst."""
+    """ONNX nodes computing fused activation `act` (see mcuforge.core.ir.Node) from src into dst."""
     kind = act[0]
     inits: list[onnx.TensorProto] = []
     if kind == "Clip":

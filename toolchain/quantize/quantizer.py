@@ -1,6 +1,6 @@
 """Integer quantization of a normalised graph (int8 activations, int8/int4/int2 weights).
 
-Scheme (what toolchain.export writes as QDQ and what the C kernels compute):
+Scheme (what mcuforge.export.qdq writes as QDQ and what the C kernels compute):
 - Activations: int8 per tensor, asymmetric. The calibrated range is widened to include 0, then
   scale = (max - min) / 255 and zero_point = round_half_even(-128 - min / scale), onnxruntime's
   `compute_scale_zp` formula (scale stored as float32). A zero range gets scale 1, zero point 0.
@@ -25,7 +25,7 @@ Per layer (`LayerQuant.requant` keys; every ratio maps an input's real-valued st
   can carry a fused activation (Gemm, MatMul, Add).
 - MatMul of two activations, Mul: "out" = s_a * s_b / s_y (per tensor).
 - Add (the scheme of runtime_c's mcuf_add_s8): "a" = s_a / s_y and "b" = s_b / s_y on one shared
-  shift (toolchain.requant.quantize_multipliers_shared), one rounding of the int64 sum:
+  shift (mcuforge.quantize.fixedpoint.quantize_multipliers_shared), one rounding of the int64 sum:
   y = clamp(zp_y + round_half_even(((a - zp_a) * m_a + (b - zp_b) * m_b) * 2^(shift - 31)), *clamp).
 - GlobalAveragePool: "out" = s_x / (s_y * H * W) applied to the sum of (x - zp_x).
   AveragePool: "out"[k - 1] = s_x / (s_y * k) for k = 1 .. kh*kw, indexed by the window's divisor
@@ -37,10 +37,10 @@ Per layer (`LayerQuant.requant` keys; every ratio maps an input's real-valued st
 - Standalone Relu/Clip/LeakyRelu/Sigmoid/HardSigmoid/HardSwish: `lut`, 256 int8 entries indexed by
   q_in + 128 (a fused non-clamping activation has a `lut` from the pre-activation tensor too).
 - Softmax: input and output parameters only (the kernel chooses its own integer method; the
-  reference toolchain.qsim dequantizes, computes in float32 and quantizes, as the QDQ model does).
+  reference mcuforge.quantize.reference dequantizes, computes in float32 and quantizes, as the QDQ model does).
 - Data-movement ops and the standalone table activations need no requantization.
 
-toolchain.qsim evaluates a QuantizedModel with exactly this integer arithmetic (the bit-exact
+mcuforge.quantize.reference evaluates a QuantizedModel with exactly this integer arithmetic (the bit-exact
 reference for the C kernels).
 """
 from __future__ import annotations
@@ -50,10 +50,10 @@ from typing import Mapping
 
 import numpy as np
 
-from .errors import McufError
-from .graph_onnx import preact_name
-from .ir import Graph, Node, QuantParams, frozen_map
-from .requant import quantize_multipliers, quantize_multipliers_shared, rounding_rshift
+from mcuforge.core.errors import McufError
+from mcuforge.frontend.to_onnx import preact_name
+from mcuforge.core.ir import Graph, Node, QuantParams, frozen_map
+from mcuforge.quantize.fixedpoint import quantize_multipliers, quantize_multipliers_shared, rounding_rshift
 
 ACT_BITS = 8
 ACT_QMIN, ACT_QMAX = -128, 127
@@ -144,7 +144,7 @@ def quantize_weight(w: np.ndarray, bits: int, axis: int = 0) -> tuple[np.ndarray
 
 def quantize_multiplier(ratio: np.ndarray | float) -> Requant:
     """Q31 multiplier and shift for ratio(s) in [0, 2^30): ratio ~= multiplier * 2^(shift - 31),
-    relative error <= 2^-31 (toolchain.requant.quantize_multiplier, elementwise; the C kernels'
+    relative error <= 2^-31 (mcuforge.quantize.fixedpoint.quantize_multiplier, elementwise; the C kernels'
     convention: shift in [-31, 30], a ratio below 2^-32 becomes (0, 0))."""
     mult, shift = quantize_multipliers(np.atleast_1d(np.asarray(ratio, np.float64)))
     shape = np.shape(ratio)
@@ -154,7 +154,7 @@ def quantize_multiplier(ratio: np.ndarray | float) -> Requant:
 def requantize(acc: np.ndarray, multiplier: np.ndarray, shift: np.ndarray) -> np.ndarray:
     """round_half_even(acc * multiplier * 2^(shift - 31)) in exact 64-bit integer arithmetic
     (|acc| < 2^31), no zero point, no clamp. Broadcasts like numpy (per-channel on the matching
-    axis is the caller's reshape). Same arithmetic as toolchain.requant.requantize / the C kernels."""
+    axis is the caller's reshape). Same arithmetic as mcuforge.quantize.fixedpoint.requantize / the C kernels."""
     acc = np.asarray(acc, np.int64)
     return rounding_rshift(acc * np.asarray(multiplier, np.int64), 31 - np.asarray(shift, np.int64))
 
@@ -205,14 +205,14 @@ def _weight_axis(node: Node, graph: Graph) -> int:
 
 
 def _act_tuple(node: Node) -> tuple:
-    from .graph import activation_tuple
+    from mcuforge.frontend.graph import activation_tuple
 
     return activation_tuple(node)
 
 
 def quantize_graph(graph: Graph, ranges: Mapping[str, tuple[float, float]],
                    weight_bits: Mapping[str, int] | int = 8) -> QuantizedModel:
-    """Quantize a normalised graph with calibrated activation ranges (toolchain.calibrate).
+    """Quantize a normalised graph with calibrated activation ranges (mcuforge.quantize.calibrate).
 
     weight_bits: one width for every weight layer, or {node name: bits} (others get 8).
     A tensor missing from `ranges` takes its int8 parameters from graph.source_qparams (a model

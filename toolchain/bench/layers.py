@@ -14,10 +14,10 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from . import harness
-from .errors import McufError
-from .paths import RUNTIME_C, RUNTIME_SRC
-from .targets import Target, get_target
+from mcuforge.run import harness
+from mcuforge.core.errors import McufError
+from mcuforge.core.paths import RUNTIME_C, RUNTIME_SRC
+from mcuforge.core.targets import Target, get_target
 
 # Must match the enums of runtime_c/tests/layers_driver.c.
 KERNELS = ("dwconv2d_fwd", "dwconv2d_grad_input", "dwconv2d_grad_weight", "relu", "relu_grad", "maxpool2d",
@@ -451,7 +451,7 @@ def format_table(records: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-if __name__ == "__main__":  # pragma: no cover - manual use: python -m toolchain.bench_layers rv32-zvfh
+if __name__ == "__main__":  # pragma: no cover - manual use: python -m mcuforge.bench.layers rv32-zvfh
     import sys
 
     for name in sys.argv[1:] or ["rv32-zfh", "rv32-zvfh"]:

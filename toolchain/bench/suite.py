@@ -1,14 +1,14 @@
 """`mcuforge bench kernels`: every kernel family's micro-benchmarks under QEMU, one table.
 
-Each family module measures its own kernels (toolchain.bench_kernels: matmul and matmul-based
-layers; toolchain.bench_infer: the FP32 inference kernels; toolchain.bench_layers: the other training
+Each family module measures its own kernels (mcuforge.bench.matmul: matmul and matmul-based
+layers; mcuforge.bench.inference: the FP32 inference kernels; mcuforge.bench.layers: the other training
 layers) and returns records of one shape:
 {"kernel", "dtype", "backend", "shape", "macs", "instret", "mac_per_instr", "max_rel_err"}.
 """
 from __future__ import annotations
 
-from .errors import McufError
-from .targets import get_target
+from mcuforge.core.errors import McufError
+from mcuforge.core.targets import get_target
 
 
 def run_bench_kernels(target_name: str, quiet: bool = False) -> list[dict]:
@@ -17,9 +17,9 @@ def run_bench_kernels(target_name: str, quiet: bool = False) -> list[dict]:
     if not target.emulated:
         raise McufError(f"kernel benchmarks count retired instructions under QEMU; '{target_name}' has no counter. "
                         "Use --target rv32, rv32-zfh or rv32-zvfh")
-    from .bench_infer import run_infer_bench
-    from .bench_kernels import run_kernel_bench
-    from .bench_layers import layer_bench_records
+    from mcuforge.bench.inference import run_infer_bench
+    from mcuforge.bench.matmul import run_kernel_bench
+    from mcuforge.bench.layers import layer_bench_records
 
     return (run_kernel_bench(target_name, quiet=quiet) + run_infer_bench(target_name, quiet=quiet)
             + layer_bench_records(target_name, quiet=quiet))
@@ -27,6 +27,6 @@ def run_bench_kernels(target_name: str, quiet: bool = False) -> list[dict]:
 
 def format_table(records: list[dict]) -> str:
     """The table printed by `mcuforge bench kernels` (one format for every family's records)."""
-    from .bench_kernels import format_table as table
+    from mcuforge.bench.matmul import format_table as table
 
     return table(records)

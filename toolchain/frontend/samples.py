@@ -11,8 +11,8 @@ from typing import Mapping
 
 import numpy as np
 
-from .errors import McufError
-from .ir import Graph
+from mcuforge.core.errors import McufError
+from mcuforge.core.ir import Graph
 
 
 def split_samples(arrays: Mapping[str, np.ndarray], graph: Graph, origin: str = "samples"

@@ -24,7 +24,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import McufError
+from mcuforge.core.errors import McufError
 
 # The kernels shift right by r = 31 - shift, 1 <= r <= 62: the 64-bit product acc * multiplier is at
 # most 2**31 * 2**31 = 2**62, so r = 62 still leaves a meaningful (0 or +-1) result and r >= 63

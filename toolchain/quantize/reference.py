@@ -1,6 +1,6 @@
 """Integer reference evaluation of a QuantizedModel: the arithmetic the int8 C kernels implement.
 
-Every layer follows the formulas in toolchain.quant's docstring with int64 numpy arithmetic
+Every layer follows the formulas in mcuforge.quantize.quantizer's docstring with int64 numpy arithmetic
 (int32 accumulators never overflow for the layer sizes mcuforge accepts; the C kernels use int32),
 so generated C can be compared with it bit for bit. Only Softmax goes through float32 (dequantize,
 softmax, quantize), as the QDQ model does. Against onnxruntime on the exported QDQ model the results
@@ -12,10 +12,10 @@ from typing import Mapping
 
 import numpy as np
 
-from .errors import McufError
-from .ir import Node
-from .quant import ACT_QMAX, ACT_QMIN, LayerQuant, QuantizedModel, dequantize_values, quantize_values, requantize
-from .requant import rounding_rshift
+from mcuforge.core.errors import McufError
+from mcuforge.core.ir import Node
+from mcuforge.quantize.quantizer import ACT_QMAX, ACT_QMIN, LayerQuant, QuantizedModel, dequantize_values, quantize_values, requantize
+from mcuforge.quantize.fixedpoint import rounding_rshift
 
 
 def _zp(qm: QuantizedModel, t: str) -> int:

@@ -27,9 +27,9 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from .graph_onnx import node_protos, preact_name
-from .ir import QuantParams
-from .quant import QuantizedModel
+from mcuforge.frontend.to_onnx import node_protos, preact_name
+from mcuforge.core.ir import QuantParams
+from mcuforge.quantize.quantizer import QuantizedModel
 
 QDQ_OPSET = 25  # INT2 needs 25 (INT4: 21); onnxruntime 1.32 runs all three widths at 25
 QDQ_IR_VERSION = 11

@@ -10,7 +10,7 @@ Backends: "naive" (textbook triple loop), "c" (portable C), "zfh" (scalar Zfh, r
 More kernel families register a `BenchEntry` in `BENCH_ENTRIES` (a driver source list and a function
 turning a target and a built driver into records); the same case runners serve the QEMU tests. The FP32
 inference kernels (direct 3x3 conv, 2x2 max pool, batch-1 linear) have their own module,
-toolchain.bench_infer, on the same record format and helpers.
+mcuforge.bench.inference, on the same record format and helpers.
 """
 from __future__ import annotations
 
@@ -21,12 +21,12 @@ from typing import Callable
 import numpy as np
 from tqdm import tqdm
 
-from .errors import McufError
-from .harness import Build, build, run
-from .paths import REPO_ROOT, RUNTIME_SRC
-from .targets import Target, get_target
+from mcuforge.core.errors import McufError
+from mcuforge.run.harness import Build, build, run
+from mcuforge.core.paths import BENCH_C, RUNTIME_SRC
+from mcuforge.core.targets import Target, get_target
 
-BENCH_DIR = REPO_ROOT / "benchmarks" / "kernels"
+BENCH_DIR = BENCH_C
 MATMUL_SOURCES = tuple(RUNTIME_SRC / s for s in (
     "mcuf_matmul_f16.c", "mcuf_matmul_f32.c", "mcuf_matmul_f16_zfh.c", "mcuf_matmul_f16_rvv.c",
     "mcuf_matmul_f32_rvf.c", "mcuf_matmul_f32_rvv.c"))

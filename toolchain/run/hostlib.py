@@ -17,10 +17,10 @@ from typing import Any, Mapping, Sequence
 
 import cffi
 
-from .errors import McufError
-from .harness import _define_flags, _headers_under, _tool_identity, require_tool
-from .paths import RUNTIME_INCLUDE, default_cache_dir
-from .targets import TARGETS
+from mcuforge.core.errors import McufError
+from mcuforge.run.harness import _define_flags, _headers_under, _tool_identity, require_tool
+from mcuforge.core.paths import RUNTIME_INCLUDE, default_cache_dir
+from mcuforge.core.targets import TARGETS
 
 _STD_STUBS = ("stdint.h", "stddef.h", "stdbool.h")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import McufError
+from mcuforge.core.errors import McufError
 
 DTYPE_CODES: dict[str, int] = {
     "float32": 1, "float16": 2, "int8": 3, "uint8": 4, "int16": 5,

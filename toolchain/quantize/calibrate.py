@@ -1,6 +1,6 @@
 """Activation ranges from sample data, with onnxruntime's calibrators.
 
-The normalised graph is written back to float ONNX (toolchain.graph_onnx.to_onnx) and handed to
+The normalised graph is written back to float ONNX (mcuforge.frontend.to_onnx.to_onnx) and handed to
 `onnxruntime.quantization.calibrate.create_calibrator`; the ranges of every float activation of the
 graph (inputs, node outputs and, for fused activations, the pre-activation tensors named by
 `graph_onnx.preact_name`) come back as (min, max).
@@ -16,9 +16,9 @@ from typing import Iterator
 import numpy as np
 import onnx
 
-from .errors import McufError
-from .graph_onnx import preact_name, to_onnx
-from .ir import Graph
+from mcuforge.core.errors import McufError
+from mcuforge.frontend.to_onnx import preact_name, to_onnx
+from mcuforge.core.ir import Graph
 
 METHODS = ("minmax", "percentile", "entropy")
 

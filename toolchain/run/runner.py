@@ -14,10 +14,10 @@ from typing import Sequence
 import jinja2
 import numpy as np
 
-from . import harness
-from .errors import McufError
-from .paths import TEMPLATES
-from .targets import Target, get_target
+from mcuforge.run import harness
+from mcuforge.core.errors import McufError
+from mcuforge.core.paths import TEMPLATES
+from mcuforge.core.targets import Target, get_target
 
 META_FILE = "mcuforge.json"
 

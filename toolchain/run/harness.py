@@ -23,10 +23,10 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from . import tensorfile
-from .errors import McufError
-from .paths import HARNESS_C, RUNTIME_C, RUNTIME_INCLUDE, default_cache_dir
-from .targets import Target, Tool
+from mcuforge.run import tensorfile
+from mcuforge.core.errors import McufError
+from mcuforge.core.paths import HARNESS_C, RUNTIME_C, RUNTIME_INCLUDE, default_cache_dir
+from mcuforge.core.targets import Target, Tool
 
 _COUNT_RE = re.compile(r"^@mcuf count (\S+) (\d+)\s*$", re.M)
 _HEADER_SUFFIXES = (".h", ".inc")

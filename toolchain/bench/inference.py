@@ -10,8 +10,8 @@ matrix-vector path), alone. Shapes: the MNIST-CNN layers and the ResNet-8 16x32x
 Both convs are given their full scratch (the whole padded input, the whole im2col matrix): the shape
 strings say "full"; banded (smaller-scratch) runs are not measured here. One driver
 (benchmarks/kernels/bench_infer.c) runs the whole table in one QEMU process. Records have the fields
-of toolchain.bench_kernels plus "work" ("macs", or "elements" for the pools, whose "macs" column then
-counts input elements, as in toolchain.bench_layers) and "scratch" (bytes given). max_rel_err is
+of mcuforge.bench.matmul plus "work" ("macs", or "elements" for the pools, whose "macs" column then
+counts input elements, as in mcuforge.bench.layers) and "scratch" (bytes given). max_rel_err is
 max |got - ref| / scale against float64 numpy on the same FP32 inputs, scale = sum |w x| + |b| per
 output for the convs and the linear (the matmul records' bound), max |ref| for the pools.
 """
@@ -21,11 +21,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .bench_kernels import BENCH_DIR, CONV_SOURCES, GUARD, SENTINEL32, ConvCase, _record, best_backend, conv_reference
-from .errors import McufError
-from .harness import Build, build, run
-from .paths import RUNTIME_SRC
-from .targets import Target, get_target
+from mcuforge.bench.matmul import BENCH_DIR, CONV_SOURCES, GUARD, SENTINEL32, ConvCase, _record, best_backend, conv_reference
+from mcuforge.core.errors import McufError
+from mcuforge.run.harness import Build, build, run
+from mcuforge.core.paths import RUNTIME_SRC
+from mcuforge.core.targets import Target, get_target
 
 SOURCES = (BENCH_DIR / "bench_infer.c", *CONV_SOURCES, RUNTIME_SRC / "mcuf_pool.c")
 MAX_ELEMS = 20000  # pool length of the driver (every case reads a prefix)
@@ -56,7 +56,7 @@ class InferCase:
 
     @property
     def conv(self) -> ConvCase:
-        """The conv's geometry in toolchain.bench_kernels' terms (stride 1, same pad on all sides)."""
+        """The conv's geometry in mcuforge.bench.matmul' terms (stride 1, same pad on all sides)."""
         cin, h, w, cout, pad = self.dims
         return ConvCase("f32", 1, cin, h, w, cout, 3, 3, 1, 1, (pad,) * 4)
 
