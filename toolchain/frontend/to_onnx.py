@@ -12,7 +12,8 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from mcuforge.frontend.graph import _elem_type, activation_tuple
+from mcuforge.frontend.onnx_io import elem_type
+from mcuforge.frontend.optable import activation_tuple
 from mcuforge.core.ir import Graph, Node
 
 EXPORT_OPSET = 21  # HardSwish needs 14, Softmax's one-axis semantics 13; 21 is well supported by onnxruntime
@@ -108,14 +109,14 @@ def to_onnx(graph: Graph, opset: int = EXPORT_OPSET) -> onnx.ModelProto:
         inits += extra
         if "activation" in n.attrs:
             t = graph.tensors[n.outputs[0]]
-            value_info.append(helper.make_tensor_value_info(preact_name(t.name), _elem_type(t.dtype), list(t.shape)))
+            value_info.append(helper.make_tensor_value_info(preact_name(t.name), elem_type(t.dtype), list(t.shape)))
     for name, t in graph.tensors.items():
         if name not in io and name not in graph.constants:
-            value_info.append(helper.make_tensor_value_info(name, _elem_type(t.dtype), list(t.shape)))
+            value_info.append(helper.make_tensor_value_info(name, elem_type(t.dtype), list(t.shape)))
 
     def vi(t):
         t = graph.tensors.get(t.name, t)
-        return helper.make_tensor_value_info(t.name, _elem_type(t.dtype), list(t.shape))
+        return helper.make_tensor_value_info(t.name, elem_type(t.dtype), list(t.shape))
 
     g = helper.make_graph(nodes, graph.name, [vi(t) for t in graph.inputs], [vi(t) for t in graph.outputs],
                           inits, value_info=value_info)
