@@ -147,7 +147,7 @@ def run_bundle(cases: list[Case], target_name: str, work: Path) -> BundleResult:
     from mcuforge.codegen.lower import lower
     from mcuforge.run import harness
     from mcuforge.core.errors import McufError
-    from mcuforge.frontend.graph import load_model
+    from mcuforge.frontend.pipeline import load_model
     from mcuforge.core.targets import get_target
 
     target = get_target(target_name)

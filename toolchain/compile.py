@@ -84,7 +84,7 @@ def compile_model(cfg: CompileConfig) -> CompileResult:
     from mcuforge.codegen.emit import emit_project
     from mcuforge.codegen.lower import lower
 
-    from mcuforge.frontend.graph import load_model
+    from mcuforge.frontend.pipeline import load_model
     from mcuforge.frontend.to_onnx import to_onnx
     from mcuforge.frontend.samples import load_samples
 

@@ -100,7 +100,7 @@ def _add_mul_s8(node, ctx, a, b, sa, sb, y, comment) -> list[Step]:
 
 @resolver("Relu", "Clip", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish")
 def activation(node: Node, ctx: LowerCtx) -> list[Step]:
-    from mcuforge.frontend.graph import activation_tuple
+    from mcuforge.frontend.optable import activation_tuple
 
     x, y = node.inputs[0], node.outputs[0]
     comment = node_comment(node, ctx)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import onnx
 import pytest
 
-from mcuforge.frontend.graph import load_model
+from mcuforge.frontend.pipeline import load_model
 
 from .pytorch_models_common import (TEST_MODELS, assert_fp32_close, assert_int8_matches, compile_for, model_path,
                                     output_scale, run_c, run_ort, sample_inputs, write_calib)

@@ -8,7 +8,7 @@ import pytest
 
 import mcuforge.codegen.lower as lowering
 from mcuforge.codegen.memory import live_lower_bound
-from mcuforge.frontend.graph import load_model
+from mcuforge.frontend.pipeline import load_model
 from mcuforge.core.targets import get_target
 
 MODELS = Path(__file__).resolve().parent.parent / "models"

@@ -12,7 +12,7 @@ from onnx import TensorProto, numpy_helper
 from tests.unit.onnx_builders import many_ops_model, run_ort, torch_like_cnn
 from mcuforge.quantize.calibrate import calibrate
 from mcuforge.export.qdq import QDQ_OPSET, export_qdq, ort_session
-from mcuforge.frontend.graph import load_model
+from mcuforge.frontend.pipeline import load_model
 from mcuforge.quantize.quantizer import quantize_graph
 
 RNG = np.random.default_rng(11)

@@ -1,4 +1,4 @@
-"""Front end: loading, normalisation passes, cutting, errors (mcuforge.frontend.graph, graph_onnx, npz)."""
+"""Front end: loading, normalisation passes, cutting, errors (mcuforge.frontend, graph_onnx, npz)."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,7 +9,8 @@ from onnx import helper
 from tests.unit.onnx_builders import (F, edge_ops_model, init, keras_like_model, make_model, many_ops_model, run_ort, skl_classifier,
                            torch_like_cnn)
 from mcuforge.core.errors import McufError
-from mcuforge.frontend.graph import OPS, PASSES, load_model, run_passes, verify
+from mcuforge.frontend.optable import OPS
+from mcuforge.frontend.pipeline import PASSES, load_model, run_passes, verify
 from mcuforge.frontend.to_onnx import to_onnx
 from mcuforge.frontend.samples import load_samples
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 import mcuforge.codegen.lower as lowering
-from mcuforge.frontend.graph import load_model
+from mcuforge.frontend.pipeline import load_model
 from mcuforge.core.targets import get_target
 
 MODELS = Path(__file__).resolve().parent.parent / "models"

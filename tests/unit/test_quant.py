@@ -12,7 +12,7 @@ from tests.unit.onnx_builders import (F, edge_ops_model, init, make_model, many_
 from mcuforge.quantize.calibrate import activation_tensors, calibrate
 from mcuforge.core.errors import McufError
 from mcuforge.export.qdq import export_qdq, ort_session
-from mcuforge.frontend.graph import load_model
+from mcuforge.frontend.pipeline import load_model
 from mcuforge.frontend.to_onnx import preact_name, to_onnx
 from mcuforge.quantize.reference import run_int
 from mcuforge.quantize.quantizer import (activation_lut, activation_qparams, quantize_graph, quantize_multiplier,

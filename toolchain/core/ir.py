@@ -1,6 +1,6 @@
 """The small graph IR every later stage reads: plain frozen data, no behaviour beyond lookups.
 
-The front end (mcuforge.frontend.graph) turns an ONNX model into a `Graph`; quantization adds `QuantParams`
+The front end (mcuforge.frontend.pipeline) turns an ONNX model into a `Graph`; quantization adds `QuantParams`
 per tensor in a separate mapping so a Graph stays the float model. Layout is ONNX's (NCHW, batch 1):
 codegen keeps it, so a tensor's bytes are the ONNX tensor's bytes.
 """
@@ -60,7 +60,7 @@ class Graph:
     opset: int = 17
     # Activation quantization found in the source model (a QuantizeLinear->DequantizeLinear pair on a
     # tensor, removed by the front end), by tensor name; empty for a float model. Added by the front
-    # end (mcuforge.frontend.graph); later stages may use it instead of calibrated ranges.
+    # end (mcuforge.frontend.passes.absorb_qdq); later stages may use it instead of calibrated ranges.
     source_qparams: Mapping[str, "QuantParams"] = field(default_factory=frozen_map)
 
     def node(self, name: str) -> Node:

@@ -205,7 +205,7 @@ def _weight_axis(node: Node, graph: Graph) -> int:
 
 
 def _act_tuple(node: Node) -> tuple:
-    from mcuforge.frontend.graph import activation_tuple
+    from mcuforge.frontend.optable import activation_tuple
 
     return activation_tuple(node)
 
