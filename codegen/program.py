@@ -79,7 +79,8 @@ class Step:
 
 @dataclass(frozen=True)
 class Program:
-    """Everything the templates need, with arena offsets resolved."""
+    """Everything the templates need, with arena offsets resolved. `precision` is the uniform
+    precision's name (fp32, fp16, int8) or "mixed"."""
 
     name: str
     precision: str
@@ -95,6 +96,7 @@ class Program:
     kernel_files: tuple[str, ...] = ()
     input_convert: tuple[Step, ...] = ()
     output_convert: tuple[Step, ...] = ()
+    layer_precisions: tuple[tuple[str, str, str], ...] = ()  # (node, weights, activations) in graph order
 
     @property
     def flash_bytes(self) -> int:

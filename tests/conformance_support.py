@@ -144,7 +144,9 @@ def run_bundle(cases: list[Case], target_name: str, work: Path) -> BundleResult:
     """Compile every case at fp32, link them into one program for the target, run it once."""
     from mcuforge.codegen.emit import emit_project
     from mcuforge.codegen.kernels import files_for
+    from mcuforge.allocate.plan import plan_precisions
     from mcuforge.codegen.lower import lower
+    from mcuforge.core.precision import UNIFORM
     from mcuforge.run import harness
     from mcuforge.core.errors import McufError
     from mcuforge.frontend.pipeline import load_model
@@ -156,7 +158,7 @@ def run_bundle(cases: list[Case], target_name: str, work: Path) -> BundleResult:
         name = f"m{i}"
         try:
             graph = load_model(case.model)
-            prog = lower(graph, "fp32", name, extra={"target": target})
+            prog = lower(graph, plan_precisions(graph, UNIFORM["fp32"]), target, name=name)
             files = emit_project(prog, work / name, "conformance", case.name, "onnx backend test")
         except McufError as e:
             errors[case.name] = str(e)

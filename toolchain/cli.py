@@ -9,6 +9,7 @@ from typing import Callable, Sequence
 
 from mcuforge import __version__
 from mcuforge.core.errors import McufError
+from mcuforge.core.precision import supported_text
 from mcuforge.core.targets import TARGETS
 
 
@@ -45,7 +46,8 @@ def _cmd_compile(args: argparse.Namespace) -> int:
     train: tuple[str, ...] = tuple(x for x in (args.train or "").split(",") if x)
     cfg = CompileConfig(
         model=Path(args.model), out=Path(args.out), target=args.target,
-        calib=Path(args.calib) if args.calib else None, precision=args.precision, bits=args.bits,
+        calib=Path(args.calib) if args.calib else None, precision=args.precision,
+        allocation=Path(args.allocation) if args.allocation else None, bits=args.bits,
         latency_budget=args.latency_budget, flash_budget=args.flash_budget, ram_budget=args.ram_budget,
         avg_bits=args.avg_bits, train=train, name=args.name,
         outputs=tuple(x for x in args.outputs.split(",") if x) if args.outputs else None,
@@ -99,7 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--calib", help="calibration samples (.npz, one array per model input)")
     c.add_argument("--target", required=True, choices=list(TARGETS))
     c.add_argument("--out", required=True, help="output folder (replaced only if the compile succeeds)")
-    c.add_argument("--precision", default="mixed", choices=["fp32", "fp16", "int8", "mixed"])
+    c.add_argument("--precision", default="mixed", choices=["fp32", "fp16", "int8", "mixed"],
+                   help="every layer's precision (weights and activations alike), unless --allocation names it; "
+                        "mixed: chosen per layer (today int8)")
+    c.add_argument("--allocation", metavar="FILE",
+                   help='fix the precision of the layers it names: JSON like allocation.json, {"layers": [{"name": '
+                        '"<ONNX node>", "weights": "int8", "activations": "int8"}, ...]}; supported '
+                        f"weights/activations: {supported_text()}; other layers follow --precision")
     c.add_argument("--bits", type=_int_list, default=(2, 4, 8), help="candidate weight bits for mixed")
     c.add_argument("--latency-budget", type=float)
     c.add_argument("--flash-budget", type=int)

@@ -1,6 +1,7 @@
 """`mcuforge compile`: the pipeline driver, the one place that calls toolchain stages and codegen in order.
 
-    load & normalise -> (calibrate -> quantize -> export QDQ) -> lower -> emit C -> measure -> report
+    load & normalise -> plan per-layer precision -> (calibrate -> quantize -> export QDQ) -> lower
+    -> emit C -> measure -> report
 
 Everything is written to a temporary folder beside the destination and renamed into place at the
 end, so a failed compile leaves no half-written output behind.
@@ -36,6 +37,7 @@ class CompileConfig:
     target: str
     calib: Path | None = None
     precision: str = "mixed"
+    allocation: Path | None = None  # per-layer precisions fixed by the user (allocation.json shape)
     bits: tuple[int, ...] = (2, 4, 8)
     latency_budget: float | None = None
     flash_budget: int | None = None
@@ -81,12 +83,13 @@ def _check_name(name: str) -> None:
 
 def compile_model(cfg: CompileConfig) -> CompileResult:
     """Run the whole pipeline for `cfg`; returns what was written and its sizes."""
+    from mcuforge.allocate.plan import plan_precisions, read_allocation
     from mcuforge.codegen.emit import emit_project
     from mcuforge.codegen.lower import lower
-
+    from mcuforge.core.precision import UNIFORM
     from mcuforge.frontend.pipeline import load_model
-    from mcuforge.frontend.to_onnx import to_onnx
     from mcuforge.frontend.samples import load_samples
+    from mcuforge.frontend.to_onnx import to_onnx
 
     _check_name(cfg.name)
     target = get_target(cfg.target)
@@ -94,46 +97,50 @@ def compile_model(cfg: CompileConfig) -> CompileResult:
         raise McufError(f"--precision '{cfg.precision}' is not one of {', '.join(PRECISIONS)}")
     if not Path(cfg.model).is_file():
         raise McufError(f"model file '{cfg.model}' does not exist")
+    if cfg.allocation is not None and not Path(cfg.allocation).is_file():
+        raise McufError(f"allocation file '{cfg.allocation}' does not exist")
     if cfg.train:
         raise McufError("--train (on-device fine-tuning) is not available yet; compile without it")
     notes: list[str] = []
-    precision = cfg.precision
-    if precision == "mixed":
+    default = cfg.precision
+    if default == "mixed":
         # Mixed precision needs the measured cost tables and the ILP (a later stage); with no
         # budgets the optimum is uniform int8, which is what this build produces.
-        notes.append("mixed precision: per-layer bit allocation is not available yet; compiled as uniform int8")
-        precision = "int8"
+        what = "layers the allocation file does not name are" if cfg.allocation else "compiled as"
+        notes.append(f"mixed precision: per-layer bit allocation is not available yet; {what} int8")
+        default = "int8"
 
     graph: Graph = load_model(cfg.model, list(cfg.outputs) if cfg.outputs else None)
+    fixed = read_allocation(cfg.allocation, graph) if cfg.allocation is not None else {}
+    plan = plan_precisions(graph, UNIFORM[default], fixed)
     samples, labels = ([], None)
     if cfg.calib is not None:
         samples, labels = load_samples(cfg.calib, graph)
-    elif precision == "int8":
-        raise McufError("--precision int8 needs calibration data: pass --calib CALIB.npz "
+    elif plan.int8_layers:
+        which = "--precision int8" if not fixed else f"{len(plan.int8_layers)} int8 layer(s)"
+        raise McufError(f"{which} need(s) calibration data: pass --calib CALIB.npz "
                         "(one array per model input, [N, *input_shape])")
 
     out = Path(cfg.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
-        qparams = {}
-        extra = {"target": target}
-        if precision == "int8":
-            from mcuforge.quantize.calibrate import calibrate
+        qmodel = None
+        if plan.int8_layers:
             from mcuforge.export.qdq import export_qdq
+            from mcuforge.quantize.calibrate import calibrate
             from mcuforge.quantize.quantizer import quantize_graph
 
             ranges = calibrate(graph, samples, method=cfg.calib_method, quiet=cfg.quiet)
-            qmodel = quantize_graph(graph, ranges, 8)
+            qmodel = quantize_graph(graph, ranges, 8, layers=plan.int8_layers)
             export_qdq(qmodel, tmp / "quantized.onnx")
-            qparams = dict(qmodel.tensor_qparams)
-            extra["qmodel"] = qmodel
         else:
             # Float precisions: the reference onnxruntime runs is the normalised float model.
             onnx.save(to_onnx(graph), str(tmp / "quantized.onnx"))
 
-        prog = lower(graph, precision, cfg.name, qparams, extra)
+        prog = lower(graph, plan, target, qmodel, cfg.name)
         emit_project(prog, tmp / "c", cfg.command_line, _model_sha256(cfg.model), _producer(cfg.model))
+        precision = prog.precision
 
         meta = {
             "mcuforge": __version__, "name": cfg.name, "target": target.name, "precision": precision,

@@ -5,22 +5,30 @@ import json
 from pathlib import Path
 from typing import Any, Sequence
 
+from mcuforge.core.precision import BITS, supported_text
 from mcuforge.core.targets import Target
 
 WEIGHT_OPS = ("Conv", "Gemm", "MatMul")
 
 
-def _layer_rows(prog: Any, precision: str, layer_costs: Sequence[int]) -> list[dict]:
-    """One row per layer call: name, op, bits, measured cost, flash of its constants."""
-    bits = {"fp32": 32, "fp16": 16, "int8": 8}[precision]
+def _layer_rows(prog: Any, layer_costs: Sequence[int]) -> list[dict]:
+    """One row per layer call: name, op, precision (weights, activations, bits), measured cost, flash
+    of its constants. Layers without weights have weights null; conversions between layers of
+    different precision are rows of their own (op "Convert")."""
     flash_of: dict[str, int] = {}
     for c in prog.consts:
         node = c.comment.split('"')[1] if '"' in c.comment else ""
         flash_of[node] = flash_of.get(node, 0) + c.nbytes
+    prec = {name: (w, a) for name, w, a in prog.layer_precisions}
     rows = []
     for i, node in enumerate(prog.layer_nodes):
         steps = [st for st in prog.steps if st.node == node]
-        rows.append({"name": node, "op": steps[0].op, "bits": bits if any(st.func for st in steps) else None,
+        w, a = prec.get(node, (None, None))
+        has_weights = steps[0].op in WEIGHT_OPS and flash_of.get(node, 0) > 0
+        weights = w if has_weights else None
+        rows.append({"name": node, "op": steps[0].op,
+                     "bits": BITS[weights] if weights else (BITS[a] if a and any(st.func for st in steps) else None),
+                     "weights": weights, "activations": a,
                      "cost": int(layer_costs[i]) if i < len(layer_costs) else None,
                      "flash": flash_of.get(node, 0), "macs": sum(st.macs for st in steps), "sensitivity": None})
     return rows
@@ -28,8 +36,10 @@ def _layer_rows(prog: Any, precision: str, layer_costs: Sequence[int]) -> list[d
 
 def write_allocation(path: Path, prog: Any, target: Target, precision: str, cfg: Any,
                      layer_costs: Sequence[int]) -> dict:
-    """The allocation file of DESIGN.md: what was chosen and what it costs (uniform precisions too)."""
-    rows = _layer_rows(prog, precision, layer_costs)
+    """The allocation file of DESIGN.md: what was chosen and what it costs (uniform precisions too).
+    Conversions between layers of different precision are listed apart ("conversions": name, cost),
+    so the file can be given back to `compile --allocation` as it is."""
+    rows = _layer_rows(prog, layer_costs)
     total_cost = sum(r["cost"] for r in rows if r["cost"] is not None) if layer_costs else None
     doc = {
         "target": target.name,
@@ -37,7 +47,8 @@ def write_allocation(path: Path, prog: Any, target: Target, precision: str, cfg:
         "cost_unit": target.cost_unit,
         "budgets": {"latency": cfg.latency_budget, "flash": cfg.flash_budget, "ram": cfg.ram_budget,
                     "avg_bits": cfg.avg_bits},
-        "layers": rows,
+        "layers": [r for r in rows if r["op"] != "Convert"],
+        "conversions": [{"name": r["name"], "cost": r["cost"]} for r in rows if r["op"] == "Convert"],
         "totals": {"cost": total_cost, "flash": prog.flash_bytes, "ram": prog.arena_bytes,
                    "ram_lower_bound": prog.arena_lower_bound, "macs": prog.macs},
     }
@@ -69,7 +80,7 @@ def _plot_costs(path: Path, rows: list[dict], unit: str) -> bool:
 def write_report(out_dir: Path, prog: Any, target: Target, precision: str, cfg: Any,
                  layer_costs: Sequence[int], notes: Sequence[str]) -> None:
     """report.md (+ layer_costs.png): what was built, its sizes and measured costs."""
-    rows = _layer_rows(prog, precision, layer_costs)
+    rows = _layer_rows(prog, layer_costs)
     unit = target.cost_unit or "cost"
     has_plot = _plot_costs(out_dir / "layer_costs.png", rows, unit)
     lines = [f"# mcuforge report: {cfg.name}", "",
@@ -82,10 +93,13 @@ def write_report(out_dir: Path, prog: Any, target: Target, precision: str, cfg: 
                      + (f" ({prog.macs / total:.3f} MAC per instruction)" if total else ""))
     for n in notes:
         lines.append(f"- note: {n}")
-    lines += ["", "| layer | op | bits | MACs | flash | " + unit + " |", "|---|---|---|---|---|---|"]
+    lines += ["", "| layer | op | weights | activations | MACs | flash | " + unit + " |",
+              "|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['name']} | {r['op']} | {r['bits'] or '-'} | {r['macs']:,} | {r['flash']} | "
-                     f"{r['cost'] if r['cost'] is not None else '-'} |")
+        lines.append(f"| {r['name']} | {r['op']} | {r['weights'] or '-'} | {r['activations'] or '-'} | {r['macs']:,} | "
+                     f"{r['flash']} | {r['cost'] if r['cost'] is not None else '-'} |")
+    lines += ["", f"Per-layer precisions can be fixed with `--allocation FILE` (this folder's allocation.json, "
+              f"edited); supported weights/activations: {supported_text()}."]
     if has_plot:
         lines += ["", "![measured cost per layer](layer_costs.png)"]
     (Path(out_dir) / "report.md").write_text("\n".join(lines) + "\n")

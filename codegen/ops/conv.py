@@ -6,10 +6,11 @@ import numpy as np
 from mcuforge.core.errors import McufError
 from mcuforge.core.ir import Node
 
-from mcuforge.codegen.lower import LowerCtx, node_comment, resolver
+from mcuforge.codegen.choice import direct_3x3
+from mcuforge.codegen.context import LowerCtx, node_comment, resolver
+from mcuforge.codegen.layouts import pack_conv_weights_s8
 from mcuforge.codegen.program import Arg, Step
-from mcuforge.codegen.ops.common import (activation_moves_to_pool, clamp_of, float_activation_steps, layer_quant, lut_step, scale,
-                     target_variant, zp)
+from mcuforge.codegen.ops.common import float_activation_steps, int8_epilogue, int8_output, target_variant
 
 _ELEM = {"float": 4, "mcuf_f16": 2}
 
@@ -41,18 +42,18 @@ def _detail(g: dict) -> str:
 @resolver("Conv")
 def conv(node: Node, ctx: LowerCtx) -> list[Step]:
     g = _geometry(node, ctx)
-    if ctx.precision == "int8":
+    if ctx.is_int8(node):
         return _conv_s8(node, ctx, g)
     x, y = node.inputs[0], node.outputs[0]
     w = g["w"]
     bias = ctx.const(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else None
     macs = g["OC"] * g["OH"] * g["OW"] * g["C"] // g["group"] * g["kh"] * g["kw"]
     comment = node_comment(node, ctx, _detail(g))
-    wn = ctx.float_const(f"{node.name}_w", w, f'node "{node.name}" weight {list(w.shape)}')
-    bn = ctx.float_const(f"{node.name}_b", bias if bias is not None else np.zeros(g["OC"]), f'node "{node.name}" bias [{g["OC"]}]')
-    sfx = ctx.sfx
+    wn = ctx.float_const(node, f"{node.name}_w", w, f'node "{node.name}" weight {list(w.shape)}')
+    bn = ctx.float_const(node, f"{node.name}_b", bias if bias is not None else np.zeros(g["OC"]), f'node "{node.name}" bias [{g["OC"]}]')
+    sfx = ctx.sfx(node)
     acc = "MCUF_ACC_F32"  # FP16 models accumulate in FP32: inference accuracy beats a few % speed
-    if g["group"] == 1 and _direct_3x3(g, ctx):
+    if g["group"] == 1 and _direct_3x3(g, node, ctx):
         return _conv_3x3_f32(node, ctx, g, wn, bn, comment, macs)
     if g["group"] == 1:
         pointwise = g["kh"] == g["kw"] == 1 and g["sh"] == g["sw"] == 1 and not any((g["pt"], g["pl"], g["pb"], g["pr"]))
@@ -63,7 +64,7 @@ def conv(node: Node, ctx: LowerCtx) -> list[Step]:
                       args=(Arg("params"), Arg("buf", x), Arg("const", wn), Arg("const", bn), Arg("buf", y)),
                       reads=(x,), writes=(y,), macs=macs)
         else:
-            elem = _ELEM[ctx.act_ctype]
+            elem = _ELEM[ctx.ctype(x)]
             scratch = conv2d_scratch_elems(g) * elem
             # mirror of mcuf_conv2d_*_min_scratch_size: one output row, its columns + 4 channels' product
             band = min(scratch, (g["C"] * g["kh"] * g["kw"] + min(g["OC"], 4)) * g["OW"] * elem)
@@ -95,20 +96,8 @@ def conv(node: Node, ctx: LowerCtx) -> list[Step]:
     return [st, *float_activation_steps(node, ctx, y)]
 
 
-def direct_3x3_applies(node: Node, ctx: LowerCtx) -> bool:
-    """The FP32 Conv `node` runs as mcuf_conv2d_f32_3x3."""
-    g = _geometry(node, ctx)
-    return g["group"] == 1 and _direct_3x3(g, ctx)
-
-
-def _direct_3x3(g: dict, ctx: LowerCtx) -> bool:
-    """mcuf_conv2d_f32_3x3 applies: FP32, 3x3, stride 1, every pad 0..2, on a target without a vector
-    unit. With RVV, im2col + the vector matmul is 3-9x faster (mcuforge bench kernels --target
-    rv32-zvfh: 484,693 against 4,156,911 instructions on the ResNet-8 layer)."""
-    target = ctx.extra.get("target")
-    return (ctx.sfx == "f32" and g["kh"] == g["kw"] == 3 and g["sh"] == g["sw"] == 1
-            and all(0 <= g[k] <= 2 for k in ("pt", "pl", "pb", "pr"))
-            and not (target is not None and target.vector_bits))
+def _direct_3x3(g: dict, node: Node, ctx: LowerCtx) -> bool:
+    return direct_3x3(g["kh"], g["kw"], g["sh"], g["sw"], (g["pt"], g["pl"], g["pb"], g["pr"]), ctx.sfx(node), ctx.target)
 
 
 _FUSED_ACT = {"Relu": "MCUF_ACT_RELU", "Clip": "MCUF_ACT_CLIP"}
@@ -119,9 +108,6 @@ def _conv_3x3_f32(node: Node, ctx: LowerCtx, g: dict, wn: str, bn: str, comment:
     x, y = node.inputs[0], node.outputs[0]
     act = node.attrs.get("activation")
     fused = bool(act) and act[0] in _FUSED_ACT
-    if fused and activation_moves_to_pool(node, ctx):
-        comment = (*comment, f"{act[0]} applied by the following max pool (it commutes with max)")
-        act = None
     lo, hi = (float(act[1]), float(act[2])) if fused and act and act[0] == "Clip" else (0.0, 0.0)
     unpadded = not any((g["pt"], g["pl"], g["pb"], g["pr"]))
     # The whole zero-padded input (mirror of mcuf_conv2d_f32_3x3_scratch_size), or bands of output rows
@@ -145,34 +131,24 @@ def _conv_3x3_f32(node: Node, ctx: LowerCtx, g: dict, wn: str, bn: str, comment:
 
 
 def _conv_s8(node: Node, ctx: LowerCtx, g: dict) -> list[Step]:
-    from mcuforge.quantize.fixedpoint import check_accumulator_range, fold_bias, pack_conv_weights_s8
-
-    lq = layer_quant(ctx, node)
-    qmodel = ctx.extra["qmodel"]
-    x, y = node.inputs[0], node.outputs[0]
-    wq = np.asarray(qmodel.qconstants[lq.weight], np.int8)
-    bias = np.asarray(qmodel.qconstants[lq.bias], np.int64) if lq.bias else None
-    in_zp = zp(ctx, x)
-    dst = lq.preact or y
-    if dst != y:
-        ctx.extra_shapes[dst] = ctx.shape(y)
-    folded = fold_bias(bias, wq.reshape(wq.shape[0], -1), in_zp)
-    check_accumulator_range(wq.reshape(wq.shape[0], -1), folded)
-    lo, hi = clamp_of(ctx, node) if lq.lut is None else (-128, 127)
+    lq = ctx.layer_quant(node)
+    x = node.inputs[0]
+    wq = np.asarray(ctx.quant.qconstants[lq.weight], np.int8)
+    dst, (lo, hi) = int8_output(node, ctx)
     mult = ctx.add_const(f"{node.name}_mult", "int32_t", np.asarray(lq.requant["out"].multiplier, np.int32),
                          f'node "{node.name}" requantization multipliers (Q31)')
     shift = ctx.add_const(f"{node.name}_shift", "int32_t", np.asarray(lq.requant["out"].shift, np.int32),
                           f'node "{node.name}" requantization shifts')
-    bn = ctx.add_const(f"{node.name}_b", "int32_t", folded.astype(np.int32),
+    bn = ctx.add_const(f"{node.name}_b", "int32_t", np.asarray(lq.acc_bias, np.int32),
                        f'node "{node.name}" bias, input zero point folded in [{g["OC"]}]')
     params = {"C": g["C"], "H": g["H"], "W": g["W"], "OC": g["OC"], "OH": g["OH"], "OW": g["OW"],
               "kh": g["kh"], "kw": g["kw"], "stride_h": g["sh"], "stride_w": g["sw"], "pad_top": g["pt"],
               "pad_left": g["pl"], "pad_bottom": g["pb"], "pad_right": g["pr"], "group": g["group"],
-              "in_zp": in_zp, "out_zp": zp(ctx, dst), "act_min": lo, "act_max": hi,
+              "in_zp": ctx.zp(x), "out_zp": ctx.zp(dst), "act_min": lo, "act_max": hi,
               "multiplier": mult, "shift": shift}
     macs = g["OC"] * g["OH"] * g["OW"] * g["C"] // g["group"] * g["kh"] * g["kw"]
     comment = node_comment(node, ctx, _detail(g))
-    wq_params = ctx.qparams.get(node.inputs[1])
+    wq_params = ctx.quant.tensor_qparams.get(node.inputs[1])
     if wq_params is not None:
         comment += (f"weights int8 per output channel, scales {float(np.min(wq_params.scale)):.4g}"
                     f"..{float(np.max(wq_params.scale)):.4g}",)
@@ -190,7 +166,4 @@ def _conv_s8(node: Node, ctx: LowerCtx, g: dict) -> list[Step]:
         st = Step(node=node.name, op="Conv", comment=comment, func="mcuf_dwconv2d_s8", params_type="mcuf_conv2d_s8_params",
                   params=params, args=(Arg("params"), Arg("buf", x), Arg("const", wn), Arg("const", bn), Arg("buf", dst)),
                   reads=(x,), writes=(dst,), macs=macs)
-    steps = [st]
-    if lq.lut is not None:
-        steps.append(lut_step(node, ctx, dst, y, lq.lut))
-    return steps
+    return [st, *int8_epilogue(node, ctx, dst)]

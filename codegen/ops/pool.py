@@ -5,9 +5,9 @@ import numpy as np
 
 from mcuforge.core.ir import Node
 
-from mcuforge.codegen.lower import LowerCtx, node_comment, resolver
+from mcuforge.codegen.choice import maxpool_2x2_fast
+from mcuforge.codegen.context import LowerCtx, node_comment, resolver
 from mcuforge.codegen.program import Arg, Step
-from mcuforge.codegen.ops.common import activation_moves_to_pool, layer_quant, maxpool_2x2_fast, scale, zp
 
 
 def _geometry(node: Node, ctx: LowerCtx) -> dict:
@@ -29,47 +29,43 @@ def pool(node: Node, ctx: LowerCtx) -> list[Step]:
     kind = "max" if node.op == "MaxPool" else "avg"
     detail = f"{g['kh']}x{g['kw']} stride {g['sh']},{g['sw']} pads {g['pt']},{g['pl']},{g['pb']},{g['pr']}" + (" ceil" if g["ceil"] else "")
     comment = node_comment(node, ctx, detail)
-    macs = g["C"] * g["OH"] * g["OW"] * g["kh"] * g["kw"]
-    if ctx.precision == "int8":
-        return [_pool_s8(node, ctx, g, kind, comment, macs)]
+    if ctx.is_int8(node):
+        return [_pool_s8(node, ctx, g, kind, comment)]
     params = {"C": g["C"], "H": g["H"], "W": g["W"], "OH": g["OH"], "OW": g["OW"], "kh": g["kh"], "kw": g["kw"],
               "stride_h": g["sh"], "stride_w": g["sw"], "pad_top": g["pt"], "pad_left": g["pl"],
               "pad_bottom": g["pb"], "pad_right": g["pr"], "count_include_pad": g["cip"]}
-    if maxpool_2x2_fast(node, ctx):
-        prod = ctx.graph.producer(x)
-        act = prod.attrs["activation"] if prod is not None and activation_moves_to_pool(prod, ctx) else None
+    if node.op == "MaxPool" and maxpool_2x2_fast(node.attrs, ctx.shape(x), ctx.shape(y), len(node.outputs), ctx.sfx(node)):
+        # an activation here was moved from the conv before (codegen.fusion)
+        act = node.attrs.get("activation")
         kinds = {"Relu": "MCUF_ACT_RELU", "Clip": "MCUF_ACT_CLIP"}
         lo, hi = (float(act[1]), float(act[2])) if act and act[0] == "Clip" else (0.0, 0.0)
         if act:
-            comment = (*comment, f'applies the {act[0]} of "{prod.name}" (it commutes with max; 4x fewer values)')
+            comment = (*comment, f'applies the {act[0]} of "{node.attrs["activation_from"]}" '
+                       "(it commutes with max; 4x fewer values)")
         return [Step(node=node.name, op=node.op, comment=comment, func="mcuf_maxpool2d_f32_2x2",
                      params_type="mcuf_maxpool2x2_params",
                      params={"C": g["C"], "H": g["H"], "W": g["W"], "OH": g["OH"], "OW": g["OW"],
                              "act": kinds[act[0]] if act else "MCUF_ACT_NONE", "act_lo": lo, "act_hi": hi},
                      args=(Arg("params"), Arg("buf", x), Arg("buf", y)), reads=(x,), writes=(y,), macs=0)]
-    return [Step(node=node.name, op=node.op, comment=comment, func=f"mcuf_{kind}pool2d_fwd_{ctx.sfx}",
+    return [Step(node=node.name, op=node.op, comment=comment, func=f"mcuf_{kind}pool2d_fwd_{ctx.sfx(node)}",
                  params_type="mcuf_pool2d_fwd_params", params=params,
                  args=(Arg("params"), Arg("buf", x), Arg("buf", y)), reads=(x,), writes=(y,), macs=0)]
 
 
-def _pool_s8(node: Node, ctx: LowerCtx, g: dict, kind: str, comment: tuple, macs: int) -> Step:
-    from mcuforge.quantize.fixedpoint import quantize_multipliers
-
+def _pool_s8(node: Node, ctx: LowerCtx, g: dict, kind: str, comment: tuple) -> Step:
     x, y = node.inputs[0], node.outputs[0]
-    lq = layer_quant(ctx, node) if node.name in ctx.extra["qmodel"].layers else None
-    lo, hi = (int(lq.clamp[0]), int(lq.clamp[1])) if lq is not None else (-128, 127)
+    lq = ctx.layer_quant(node)
     params = {"C": g["C"], "H": g["H"], "W": g["W"], "OH": g["OH"], "OW": g["OW"], "kh": g["kh"], "kw": g["kw"],
               "stride_h": g["sh"], "stride_w": g["sw"], "pad_top": g["pt"], "pad_left": g["pl"],
               # count_include_pad 2 divides every window by kh*kw, as onnxruntime's fused QDQ
               # AveragePool does (it differs from ONNX only for ceil-mode windows past the padding).
               "pad_bottom": g["pb"], "pad_right": g["pr"], "count_include_pad": 2 if g["cip"] else 0,
-              "in_zp": zp(ctx, x), "out_zp": zp(ctx, y), "act_min": lo, "act_max": hi}
+              "in_zp": ctx.zp(x), "out_zp": ctx.zp(y), "act_min": int(lq.clamp[0]), "act_max": int(lq.clamp[1])}
     if kind == "avg":
-        ratios = [scale(ctx, x) / (scale(ctx, y) * d) for d in range(1, g["kh"] * g["kw"] + 1)]
-        mult, shift = quantize_multipliers(np.asarray(ratios))
-        params["multiplier"] = ctx.add_const(f"{node.name}_mult", "int32_t", np.asarray(mult, np.int32),
+        rq = lq.requant["out"]  # one ratio per window divisor 1 .. kh*kw
+        params["multiplier"] = ctx.add_const(f"{node.name}_mult", "int32_t", np.asarray(rq.multiplier, np.int32),
                                              f'node "{node.name}" requantization by divisor (Q31)')
-        params["shift"] = ctx.add_const(f"{node.name}_shift", "int32_t", np.asarray(shift, np.int32),
+        params["shift"] = ctx.add_const(f"{node.name}_shift", "int32_t", np.asarray(rq.shift, np.int32),
                                         f'node "{node.name}" shifts by divisor')
     else:
         params["multiplier"] = "NULL"
@@ -84,14 +80,12 @@ def gap(node: Node, ctx: LowerCtx) -> list[Step]:
     xs = ctx.shape(x)
     C, HW = xs[1], int(np.prod(xs[2:], dtype=np.int64))
     comment = node_comment(node, ctx, f"over {HW} values")
-    if ctx.precision == "int8":
-        from mcuforge.quantize.fixedpoint import quantize_multiplier
-
-        m, s = quantize_multiplier(scale(ctx, x) / (scale(ctx, y) * HW))
+    if ctx.is_int8(node):
+        rq = ctx.layer_quant(node).requant["out"]
         return [Step(node=node.name, op=node.op, comment=comment, func="mcuf_gap_s8", params_type="mcuf_gap_s8_params",
-                     params={"C": C, "HW": HW, "in_zp": zp(ctx, x), "out_zp": zp(ctx, y), "multiplier": int(m),
-                             "shift": int(s), "act_min": -128, "act_max": 127},
+                     params={"C": C, "HW": HW, "in_zp": ctx.zp(x), "out_zp": ctx.zp(y), "multiplier": int(rq.multiplier),
+                             "shift": int(rq.shift), "act_min": -128, "act_max": 127},
                      args=(Arg("params"), Arg("buf", x), Arg("buf", y)), reads=(x,), writes=(y,))]
-    return [Step(node=node.name, op=node.op, comment=comment, func=f"mcuf_global_avgpool_{ctx.sfx}",
+    return [Step(node=node.name, op=node.op, comment=comment, func=f"mcuf_global_avgpool_{ctx.sfx(node)}",
                  params_type="mcuf_global_avgpool_params", params={"C": C, "HW": HW, "acc": "MCUF_ACC_F32"},
                  args=(Arg("params"), Arg("buf", x), Arg("buf", y)), reads=(x,), writes=(y,))]

@@ -18,9 +18,9 @@ from onnx import TensorProto, helper, numpy_helper
 
 from mcuforge.run.hostlib import load_library
 from mcuforge.core.paths import RUNTIME_INCLUDE, RUNTIME_SRC
-from mcuforge.quantize.fixedpoint import (fold_bias, pack_conv_weights_s2, pack_conv_weights_s4, pack_conv_weights_s8,
-                               pack_fc_weights_s2, pack_fc_weights_s4, pack_fc_weights_s8, quantize_multiplier,
-                               quantize_multipliers, requantize)
+from mcuforge.codegen.layouts import (pack_conv_weights_s2, pack_conv_weights_s4, pack_conv_weights_s8,
+                                      pack_fc_weights_s2, pack_fc_weights_s4, pack_fc_weights_s8)
+from mcuforge.quantize.fixedpoint import fold_bias, quantize_multiplier, quantize_multipliers, requantize
 
 SOURCES = [RUNTIME_SRC / "mcuf_conv_s8.c", RUNTIME_SRC / "mcuf_eltwise_s8.c"]
 GUARD = 16

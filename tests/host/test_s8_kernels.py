@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from mcuforge.core.errors import McufError
-from mcuforge.quantize.fixedpoint import (fold_bias, pack_conv_weights_s8, quantize_multiplier, quantize_multipliers_shared,
-                               requantize, rounding_rshift)
+from mcuforge.codegen.layouts import pack_conv_weights_s8
+from mcuforge.quantize.fixedpoint import (fold_bias, quantize_multiplier, quantize_multipliers_shared, requantize,
+                                          rounding_rshift)
 
 from .s8_ref import (CONV_CASES, DW_CASES, FC_CASES, SUBBYTE_CONV_CASES, SUBBYTE_FC_CASES, ConvCase, GuardedS8, conv_params, conv_ref, fc_ref, lib,
                      make_conv, make_fc, ort_binary, ort_conv, ort_fc, ort_unary, run_conv, run_fc)
@@ -71,7 +72,7 @@ def test_c_requantization_ties_go_to_even():
 
 
 def test_sub_byte_packing_layout():
-    from mcuforge.quantize.fixedpoint import pack_conv_weights_s2, pack_conv_weights_s4
+    from mcuforge.codegen.layouts import pack_conv_weights_s2, pack_conv_weights_s4
 
     w = np.array([1, -2, 7, -8, 3], np.int8).reshape(5, 1, 1, 1)
     # block 0: ch0 | ch1 << 4, ch2 | ch3 << 4; block 1: ch4 and three zero channels

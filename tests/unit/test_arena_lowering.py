@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 import mcuforge.codegen.lower as lowering
+from mcuforge.allocate.plan import plan_precisions
 from mcuforge.codegen.memory import live_lower_bound
+from mcuforge.core.precision import UNIFORM
 from mcuforge.frontend.pipeline import load_model
 from mcuforge.core.targets import get_target
 
@@ -26,8 +28,8 @@ def test_arena_is_the_busiest_step_with_one_band_of_scratch(monkeypatch, model, 
         return seen["plan"]
 
     monkeypatch.setattr(lowering, "plan_arena", spy)
-    prog = lowering.lower(load_model(MODELS / f"{model}.onnx", None), precision, "model", {},
-                          {"target": get_target("rv32")})
+    graph = load_model(MODELS / f"{model}.onnx", None)
+    prog = lowering.lower(graph, plan_precisions(graph, UNIFORM[precision]), get_target("rv32"))
     lts, plan = seen["lifetimes"], seen["plan"]
     assert plan.overlapping_pairs() == []
     tensors = [lt for lt in lts if not lt.name.startswith("scratch:")]

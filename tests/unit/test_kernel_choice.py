@@ -7,6 +7,8 @@ import pytest
 
 import mcuforge.codegen.lower as lowering
 from mcuforge.frontend.pipeline import load_model
+from mcuforge.allocate.plan import plan_precisions
+from mcuforge.core.precision import UNIFORM
 from mcuforge.core.targets import get_target
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
@@ -15,7 +17,8 @@ MODELS = Path(__file__).resolve().parent.parent / "models"
 @pytest.mark.parametrize("target", ["rv32", "rv32-zfh", "rv32-zvfh", "host"])
 def test_fp32_3x3_conv_is_direct_only_without_a_vector_unit(target):
     t = get_target(target)
-    prog = lowering.lower(load_model(MODELS / "mnist_cnn.onnx", None), "fp32", "model", {}, {"target": t})
+    graph = load_model(MODELS / "mnist_cnn.onnx", None)
+    prog = lowering.lower(graph, plan_precisions(graph, UNIFORM["fp32"]), t)
     convs = [st.func for st in prog.steps if st.op == "Conv"]
     assert len(convs) == 2
     if t.vector_bits:

@@ -15,7 +15,7 @@ from mcuforge.export.qdq import export_qdq, ort_session
 from mcuforge.frontend.pipeline import load_model
 from mcuforge.frontend.to_onnx import preact_name, to_onnx
 from mcuforge.quantize.reference import run_int
-from mcuforge.quantize.quantizer import (activation_lut, activation_qparams, quantize_graph, quantize_multiplier,
+from mcuforge.quantize.quantizer import (activation_lut, activation_qparams, quantize_graph, requant_of,
                              quantize_weight, requantize)
 
 RNG = np.random.default_rng(7)
@@ -33,19 +33,19 @@ def cnn():
 
 def test_quantize_multiplier_reproduces_ratio():
     ratios = np.concatenate([10.0 ** RNG.uniform(-9, 3, 500), [1.0, 0.5, 2.0**-20, 1 - 2**-40, 3.0]])
-    rq = quantize_multiplier(ratios)
+    rq = requant_of(ratios)
     m = rq.multiplier.astype(np.int64)
     assert np.all((m >= 2**30) & (m < 2**31))
     assert np.all(31 - rq.shift.astype(np.int64) <= 62)
     rel = np.abs(rq.ratio() - ratios) / ratios
     assert rel.max() <= 2.0**-31
-    zero = quantize_multiplier(0.0)
+    zero = requant_of(0.0)
     assert int(zero.multiplier) == 0
 
 
 def test_requantize_rounds_half_to_even_exactly():
     ratios = 10.0 ** RNG.uniform(-6, 1, 50)
-    rq = quantize_multiplier(ratios)
+    rq = requant_of(ratios)
     acc = RNG.integers(-(2**24), 2**24, size=(200, 50))
     acc[:5] = [[0], [1], [-1], [2**24 - 1], [-(2**24)]]
     got = requantize(acc, rq.multiplier, rq.shift)
@@ -54,7 +54,7 @@ def test_requantize_rounds_half_to_even_exactly():
             exact = Fraction(int(acc[i, j]) * int(rq.multiplier[j]), 2 ** (31 - int(rq.shift[j])))
             assert got[i, j] == round(exact)  # Fraction rounds half to even
     # ties go to even: 2.5 -> 2, 3.5 -> 4, -2.5 -> -2
-    half = quantize_multiplier(0.5)
+    half = requant_of(0.5)
     np.testing.assert_array_equal(requantize(np.array([5, 7, -5, 3]), half.multiplier, half.shift), [2, 4, -2, 2])
 
 

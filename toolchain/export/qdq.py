@@ -1,5 +1,8 @@
 """Export a QuantizedModel as a QDQ ONNX model: the numeric reference the generated C must match.
 
+In a mixed-precision model only the int8 layers (QuantizedModel.layers) get QDQ; the others stay
+float operators, and a float tensor an int8 layer reads is quantized for that layer only.
+
 Layout of the model (opset 25, which onnxruntime 1.32 runs):
 (Added names take a `_<k>` suffix when the model already uses the name.)
 - every float activation t: its producer writes `t_float`, QuantizeLinear -> `t_quantized` (int8),
@@ -29,7 +32,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from mcuforge.frontend.to_onnx import node_protos, preact_name
 from mcuforge.core.ir import QuantParams
-from mcuforge.quantize.quantizer import QuantizedModel
+from mcuforge.core.quantized import QuantizedModel
 
 QDQ_OPSET = 25  # INT2 needs 25 (INT4: 21); onnxruntime 1.32 runs all three widths at 25
 QDQ_IR_VERSION = 11
@@ -96,15 +99,20 @@ def export_qdq(qmodel: QuantizedModel, path: str | Path | None = None, opset: in
             b.dq_const(name, qmodel.qconstants[name], qp[name], int2_storage == "native")
         else:
             b.init(name, value, exact=True)
+    int8_nodes = set(qmodel.layers)
+    # Float tensors (graph inputs, outputs of float layers in a mixed model) that int8 layers read:
+    # those layers read a quantized-dequantized copy, float readers the tensor itself, as in the C code.
     rename: dict[str, str] = {}
     for t in g.inputs:
         if t.name in qp:
             rename[t.name] = b.fresh(f"{t.name}_dequantized")
             b.qdq(t.name, rename[t.name], t.name, qp[t.name])
     for n in g.nodes:
-        n = n.__class__(n.name, n.op, tuple(rename.get(i, i) for i in n.inputs), n.outputs, n.attrs, n.domain)
+        int8 = n.name in int8_nodes
+        if int8:
+            n = n.__class__(n.name, n.op, tuple(rename.get(i, i) for i in n.inputs), n.outputs, n.attrs, n.domain)
         y = n.outputs[0]
-        quantized_out = y in qp
+        quantized_out = int8 and y in qp
         y_float = b.fresh(f"{y}_float") if quantized_out else None
         protos, extra = node_protos(n, output_name=y_float, fresh=b.fresh)
         b.inits += extra
@@ -121,6 +129,9 @@ def export_qdq(qmodel: QuantizedModel, path: str | Path | None = None, opset: in
             b.nodes += protos
         if quantized_out:
             b.qdq(y_float, y, y, qp[y])
+        elif y in qp:  # a float layer's output that int8 layers read
+            rename[y] = b.fresh(f"{y}_dequantized")
+            b.qdq(y, rename[y], y, qp[y])
 
     def vi(t):
         return helper.make_tensor_value_info(t.name, helper.np_dtype_to_tensor_dtype(np.dtype(t.dtype)), list(t.shape))
@@ -134,6 +145,10 @@ def export_qdq(qmodel: QuantizedModel, path: str | Path | None = None, opset: in
         "mcuforge QDQ export: int8 per-tensor asymmetric activations, symmetric per-output-channel weights "
         f"(widths {widths}, stored as native ONNX INT8/INT4/INT2), int32 bias; requantization rounds half to even."
     )
+    float_layers = [n.name for n in g.nodes if n.name not in int8_nodes]
+    if float_layers:
+        model.doc_string += (f" Mixed precision: {len(float_layers)} layer(s) computed in floating point (FP16 layers of "
+                             "the C library appear here in float32), quantized/dequantized where they meet int8 layers.")
     if 2 in widths and int2_storage == "int8":
         model.doc_string += (" 2-bit weights are stored as INT8 initializers holding values in [-1, 1]: onnxruntime's "
                              "QDQ fusion rejects INT2 weights in a default session.")

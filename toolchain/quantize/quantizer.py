@@ -45,70 +45,23 @@ reference for the C kernels).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Collection, Mapping
 
 import numpy as np
 
 from mcuforge.core.errors import McufError
 from mcuforge.frontend.to_onnx import preact_name
 from mcuforge.core.ir import Graph, Node, QuantParams, frozen_map
-from mcuforge.quantize.fixedpoint import quantize_multipliers, quantize_multipliers_shared, rounding_rshift
+from mcuforge.core.quantized import ACT_QMAX, ACT_QMIN, LayerQuant, QuantizedModel, Requant
+from mcuforge.quantize.fixedpoint import (check_accumulator_range, fold_bias, quantize_multipliers,
+                                          quantize_multipliers_shared, rounding_rshift)
 
 ACT_BITS = 8
-ACT_QMIN, ACT_QMAX = -128, 127
 WEIGHT_BITS = (8, 4, 2)
 PASSTHROUGH = frozenset({"MaxPool", "Reshape", "Flatten", "Transpose", "Pad"})
 WEIGHT_OPS = frozenset({"Conv", "Gemm", "MatMul"})
 CLAMP_ACTS = frozenset({"Relu", "Clip"})
 LUT_ACTS = frozenset({"LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Relu", "Clip"})
-
-
-@dataclass(frozen=True)
-class Requant:
-    """Fixed-point real ratio: M = multiplier * 2**(shift - 31) (per channel or a 0-d array)."""
-
-    multiplier: np.ndarray  # int32, in [2^30, 2^31) or 0 for a zero ratio
-    shift: np.ndarray  # int32 in [-31, 30]: the kernel shifts the int64 product right by 31 - shift
-
-    def ratio(self) -> np.ndarray:
-        """The real ratio this fixed-point pair stands for (float64)."""
-        return self.multiplier.astype(np.float64) * np.exp2(self.shift.astype(np.float64) - 31)
-
-
-@dataclass(frozen=True)
-class LayerQuant:
-    """Everything an integer kernel for one node needs beyond tensor parameters (see module doc)."""
-
-    node: str
-    op: str
-    inputs: tuple[str, ...]  # activation inputs (quantized per tensor; parameters in tensor_qparams)
-    output: str
-    weight: str | None = None  # name in QuantizedModel.qconstants (int8 storage, values of weight_bits)
-    bias: str | None = None  # name in QuantizedModel.qconstants (int32)
-    weight_bits: int | None = None
-    requant: Mapping[str, Requant] = field(default_factory=frozen_map)
-    clamp: tuple[int, int] = (ACT_QMIN, ACT_QMAX)  # on the output's int8 values (fused Relu/Clip)
-    preact: str | None = None  # tensor whose parameters the requantized accumulator uses before `lut`
-    lut: np.ndarray | None = None  # int8[256]: out = lut[q_in + 128] for elementwise activations
-    pad_value: int | None = None  # Pad only: the padding value in the input's int8 domain
-
-
-@dataclass(frozen=True)
-class QuantizedModel:
-    """A quantized graph: the float graph plus integer data; plain data for export and codegen.
-
-    tensor_qparams: every activation (incl. `preact_name` tensors of fused non-clamping
-    activations), every quantized weight (per channel, `bits` = its width), bias (int32) and
-    quantized constant operand, by tensor name.
-    qconstants: quantized weights (int8 arrays holding `bits`-wide values), biases (int32) and
-    quantized constant operands of Add/Mul/Concat (int8), by the float constant's name."""
-
-    graph: Graph
-    tensor_qparams: Mapping[str, QuantParams]
-    qconstants: Mapping[str, np.ndarray]
-    layers: Mapping[str, LayerQuant]
-    weight_bits: Mapping[str, int]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -142,9 +95,9 @@ def quantize_weight(w: np.ndarray, bits: int, axis: int = 0) -> tuple[np.ndarray
     return q, QuantParams(scale, np.zeros_like(scale, dtype=np.int32), bits=bits, signed=True, axis=axis)
 
 
-def quantize_multiplier(ratio: np.ndarray | float) -> Requant:
-    """Q31 multiplier and shift for ratio(s) in [0, 2^30): ratio ~= multiplier * 2^(shift - 31),
-    relative error <= 2^-31 (mcuforge.quantize.fixedpoint.quantize_multiplier, elementwise; the C kernels'
+def requant_of(ratio: np.ndarray | float) -> Requant:
+    """The fixed-point Requant of ratio(s) in [0, 2^30), elementwise through
+    mcuforge.quantize.fixedpoint.quantize_multiplier (relative error <= 2^-31; the C kernels'
     convention: shift in [-31, 30], a ratio below 2^-32 becomes (0, 0))."""
     mult, shift = quantize_multipliers(np.atleast_1d(np.asarray(ratio, np.float64)))
     shape = np.shape(ratio)
@@ -211,13 +164,22 @@ def _act_tuple(node: Node) -> tuple:
 
 
 def quantize_graph(graph: Graph, ranges: Mapping[str, tuple[float, float]],
-                   weight_bits: Mapping[str, int] | int = 8) -> QuantizedModel:
+                   weight_bits: Mapping[str, int] | int = 8, layers: Collection[str] | None = None) -> QuantizedModel:
     """Quantize a normalised graph with calibrated activation ranges (mcuforge.quantize.calibrate).
 
     weight_bits: one width for every weight layer, or {node name: bits} (others get 8).
+    layers: the nodes computed in int8 (a mixed-precision plan's int8 layers); None: every node.
+    Only those get a LayerQuant; every tensor they read or write gets parameters, so a float
+    neighbour's output can be quantized into them and their output dequantized for it.
     A tensor missing from `ranges` takes its int8 parameters from graph.source_qparams (a model
     quantized elsewhere) when it has them."""
-    weight_nodes = [n for n in graph.nodes if n.op in WEIGHT_OPS and n.inputs[1] in graph.constants]
+    selected = None if layers is None else set(layers)
+    if selected is not None:
+        unknown = sorted(selected - {n.name for n in graph.nodes})
+        if unknown:
+            raise McufError(f"layers {unknown} are not nodes of the graph")
+    weight_nodes = [n for n in graph.nodes if n.op in WEIGHT_OPS and n.inputs[1] in graph.constants
+                    and (selected is None or n.name in selected)]
     if isinstance(weight_bits, int):
         bits_of = {n.name: weight_bits for n in weight_nodes}
     else:
@@ -232,7 +194,7 @@ def quantize_graph(graph: Graph, ranges: Mapping[str, tuple[float, float]],
 
     qp: dict[str, QuantParams] = {}
     qconst: dict[str, np.ndarray] = {}
-    layers: dict[str, LayerQuant] = {}
+    layers_q: dict[str, LayerQuant] = {}
 
     def act_qp(t: str) -> QuantParams:
         if t not in qp:
@@ -254,19 +216,22 @@ def quantize_graph(graph: Graph, ranges: Mapping[str, tuple[float, float]],
         qconst[t] = quantize_values(v, p)
 
     for t in graph.inputs:
-        act_qp(t.name)
+        if selected is None or any(c.name in selected for c in graph.consumers(t.name)):
+            act_qp(t.name)
     for n in graph.nodes:
+        if selected is not None and n.name not in selected:
+            continue
         if n.op in ("QuantizeLinear", "DequantizeLinear"):
             raise McufError(f"node '{n.name}' ({n.op}): an unpaired quantization node cannot be re-quantized")
         x = n.inputs[0]
         y = n.outputs[0]
         act = n.attrs.get("activation")
         if n.op in PASSTHROUGH:
-            qp[y] = qp[x]
+            qp[y] = act_qp(x)
             pad = None
             if n.op == "Pad" and n.attrs["mode"] == "constant":
                 pad = int(quantize_values(np.array(n.attrs["value"], np.float32), qp[x]))
-            layers[n.name] = LayerQuant(n.name, n.op, (x,), y, pad_value=pad)
+            layers_q[n.name] = LayerQuant(n.name, n.op, (x,), y, pad_value=pad)
             continue
         out_qp = act_qp(y)
         acc_t = y  # tensor whose parameters the accumulator is requantized to
@@ -306,8 +271,15 @@ def quantize_graph(graph: Graph, ranges: Mapping[str, tuple[float, float]],
                 qp[bias] = QuantParams(bscale, np.zeros_like(qb), bits=32, signed=True, axis=0)
                 qconst[bias] = qb
             ratio = np.float64(s_x) * wqp.scale.astype(np.float64) / s_y
-            layers[n.name] = LayerQuant(inputs=(x,), weight=n.inputs[1], bias=bias, weight_bits=bits,
-                                        requant=frozen_map({"out": quantize_multiplier(ratio)}), **common)
+            w2 = wq.reshape(wq.shape[0], -1) if axis == 0 else np.moveaxis(wq, axis, 0).reshape(wq.shape[axis], -1)
+            acc_bias = fold_bias(qconst[bias] if bias is not None else None, w2, int(act_qp(x).zero_point))
+            try:
+                check_accumulator_range(w2, acc_bias)
+            except McufError as e:
+                raise McufError(f"node '{n.name}' ({n.op}): {e}") from None
+            layers_q[n.name] = LayerQuant(inputs=(x,), weight=n.inputs[1], bias=bias, weight_bits=bits,
+                                        requant=frozen_map({"out": requant_of(ratio)}), acc_bias=acc_bias,
+                                        **common)
         elif n.op in ("MatMul", "Mul", "Gemm"):
             if n.op == "Gemm" and (len(n.inputs) > 2 and n.inputs[2]):
                 raise McufError(f"node '{n.name}' (Gemm): int8 Gemm of two activations with a bias is not supported")
@@ -315,7 +287,7 @@ def quantize_graph(graph: Graph, ranges: Mapping[str, tuple[float, float]],
             for t in (a, b):
                 const_operand(t) if t in graph.constants else act_qp(t)
             ratio = float(qp[a].scale) * float(qp[b].scale) / s_y
-            layers[n.name] = LayerQuant(inputs=(a, b), requant=frozen_map({"out": quantize_multiplier(ratio)}),
+            layers_q[n.name] = LayerQuant(inputs=(a, b), requant=frozen_map({"out": requant_of(ratio)}),
                                         **common)
         elif n.op == "Add":
             a, b = n.inputs
@@ -323,7 +295,7 @@ def quantize_graph(graph: Graph, ranges: Mapping[str, tuple[float, float]],
                 const_operand(t) if t in graph.constants else act_qp(t)
             (ma, mb), shift = quantize_multipliers_shared([float(qp[a].scale) / s_y, float(qp[b].scale) / s_y])
             rq = {k: Requant(np.array(m, np.int32), np.array(shift, np.int32)) for k, m in (("a", ma), ("b", mb))}
-            layers[n.name] = LayerQuant(inputs=(a, b), requant=frozen_map(rq), **common)
+            layers_q[n.name] = LayerQuant(inputs=(a, b), requant=frozen_map(rq), **common)
         elif n.op in ("GlobalAveragePool", "AveragePool"):
             shape = graph.tensors[x].shape
             if n.op == "GlobalAveragePool":
@@ -331,25 +303,25 @@ def quantize_graph(graph: Graph, ranges: Mapping[str, tuple[float, float]],
             else:
                 counts = np.arange(1, int(np.prod(n.attrs["kernel_shape"])) + 1, dtype=np.float64)
                 ratio = float(act_qp(x).scale) / (s_y * counts)
-            layers[n.name] = LayerQuant(inputs=(x,), requant=frozen_map({"out": quantize_multiplier(ratio)}), **common)
+            layers_q[n.name] = LayerQuant(inputs=(x,), requant=frozen_map({"out": requant_of(ratio)}), **common)
         elif n.op == "Concat":
             rq = {}
             for i, t in enumerate(n.inputs):
                 const_operand(t) if t in graph.constants else act_qp(t)
-                rq[f"in{i}"] = quantize_multiplier(float(qp[t].scale) / s_y)
-            layers[n.name] = LayerQuant(inputs=tuple(n.inputs), requant=frozen_map(rq), **common)
+                rq[f"in{i}"] = requant_of(float(qp[t].scale) / s_y)
+            layers_q[n.name] = LayerQuant(inputs=tuple(n.inputs), requant=frozen_map(rq), **common)
         elif n.op in LUT_ACTS:
             table = activation_lut(_act_tuple(n), act_qp(x), out_qp)
-            layers[n.name] = LayerQuant(node=n.name, op=n.op, inputs=(x,), output=y, lut=table)
+            layers_q[n.name] = LayerQuant(node=n.name, op=n.op, inputs=(x,), output=y, lut=table)
         elif n.op == "Softmax":
             act_qp(x)
-            layers[n.name] = LayerQuant(inputs=(x,), **common)
+            layers_q[n.name] = LayerQuant(inputs=(x,), **common)
         else:
             raise McufError(f"node '{n.name}' ({n.op}): no int8 quantization rule")
     return QuantizedModel(
         graph=graph,
         tensor_qparams=frozen_map(qp),
         qconstants=frozen_map(qconst),
-        layers=frozen_map(layers),
+        layers=frozen_map(layers_q),
         weight_bits=frozen_map(bits_of),
     )

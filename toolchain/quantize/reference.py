@@ -14,7 +14,8 @@ import numpy as np
 
 from mcuforge.core.errors import McufError
 from mcuforge.core.ir import Node
-from mcuforge.quantize.quantizer import ACT_QMAX, ACT_QMIN, LayerQuant, QuantizedModel, dequantize_values, quantize_values, requantize
+from mcuforge.core.quantized import ACT_QMAX, ACT_QMIN, LayerQuant, QuantizedModel
+from mcuforge.quantize.quantizer import dequantize_values, quantize_values, requantize
 from mcuforge.quantize.fixedpoint import rounding_rshift
 
 
