@@ -161,7 +161,7 @@ def node_comment(node: Node, ctx: LowerCtx, detail: str = "") -> tuple[str, ...]
              f"{ins} -> {outs}"]
     act = node.attrs.get("activation")
     if act:
-        lines.append("fused activation: " + " ".join(str(a) for a in act))
+        lines.append(f"fused activation: {act}")
     if ctx.is_int8(node) and ctx.quant is not None:
         for t in (*node.inputs, *node.outputs):
             q = ctx.quant.tensor_qparams.get(ctx.source(t)) if t else None

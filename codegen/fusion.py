@@ -24,7 +24,7 @@ def move_activation_into_pool(graph: Graph, plan: PrecisionPlan, target: Target)
     moves: dict[str, tuple] = {}  # pool name -> (conv name, activation)
     for conv in graph.nodes:
         act = conv.attrs.get("activation")
-        if conv.op != "Conv" or not act or act[0] not in MOVABLE or SUFFIX[plan.of(conv.name).activations] != "f32":
+        if conv.op != "Conv" or not act or act.kind not in MOVABLE or SUFFIX[plan.of(conv.name).activations] != "f32":
             continue
         w = graph.constants.get(conv.inputs[1])
         a = conv.attrs

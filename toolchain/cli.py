@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
-from mcuforge import __version__
+from mcuforge.core.version import __version__
 from mcuforge.core.errors import McufError
 from mcuforge.core.precision import supported_text
 from mcuforge.core.targets import TARGETS

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 
-from mcuforge import __version__
+from mcuforge.core.version import __version__
 from mcuforge.core.errors import McufError
 from mcuforge.core.ir import Graph
 from mcuforge.run.runner import META_FILE

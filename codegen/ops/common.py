@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from mcuforge.core.errors import McufError
-from mcuforge.core.ir import Node
+from mcuforge.core.ir import Activation, Node
 from mcuforge.codegen.context import LowerCtx
 from mcuforge.codegen.kernels import best_variant, has_kernel
 from mcuforge.codegen.program import Arg, Step
@@ -25,7 +25,7 @@ def float_activation_steps(node: Node, ctx: LowerCtx, tensor: str) -> list[Step]
     if not act:
         return []
     n = n_elements(ctx, tensor)
-    kind = act[0]
+    kind = act.kind
     sfx = ctx.sfx(node)
     if kind == "Relu":
         func = target_variant(ctx, f"mcuf_relu_{sfx}")
@@ -45,16 +45,15 @@ _ACT_ENUM = {"Relu": "MCUF_ACT_RELU", "Clip": "MCUF_ACT_CLIP", "LeakyRelu": "MCU
              "Sigmoid": "MCUF_ACT_SIGMOID", "HardSigmoid": "MCUF_ACT_HARD_SIGMOID", "HardSwish": "MCUF_ACT_HARD_SWISH"}
 
 
-def activation_params(act: tuple) -> dict:
-    """mcuf_act_params for an activation tuple (see mcuforge.core.ir.Node)."""
-    kind = act[0]
-    p = {"kind": _ACT_ENUM[kind], "alpha": 0.0, "beta": 0.0, "lo": 0.0, "hi": 0.0}
-    if kind == "Clip":
-        p["lo"], p["hi"] = float(act[1]), float(act[2])
-    elif kind == "LeakyRelu":
-        p["alpha"] = float(act[1])
-    elif kind == "HardSigmoid":
-        p["alpha"], p["beta"] = float(act[1]), float(act[2])
+def activation_params(act: Activation) -> dict:
+    """mcuf_act_params for an Activation (fields a kind does not use are 0)."""
+    p = {"kind": _ACT_ENUM[act.kind], "alpha": 0.0, "beta": 0.0, "lo": 0.0, "hi": 0.0}
+    if act.kind == "Clip":
+        p["lo"], p["hi"] = act.lo, act.hi
+    elif act.kind == "LeakyRelu":
+        p["alpha"] = act.alpha
+    elif act.kind == "HardSigmoid":
+        p["alpha"], p["beta"] = act.alpha, act.beta
     return p
 
 

@@ -107,8 +107,8 @@ def _conv_3x3_f32(node: Node, ctx: LowerCtx, g: dict, wn: str, bn: str, comment:
     """Direct 3x3 conv with bias and Relu/Clip applied as outputs are written (no second pass)."""
     x, y = node.inputs[0], node.outputs[0]
     act = node.attrs.get("activation")
-    fused = bool(act) and act[0] in _FUSED_ACT
-    lo, hi = (float(act[1]), float(act[2])) if fused and act and act[0] == "Clip" else (0.0, 0.0)
+    fused = bool(act) and act.kind in _FUSED_ACT
+    lo, hi = (act.lo, act.hi) if fused and act.kind == "Clip" else (0.0, 0.0)
     unpadded = not any((g["pt"], g["pl"], g["pb"], g["pr"]))
     # The whole zero-padded input (mirror of mcuf_conv2d_f32_3x3_scratch_size), or bands of output rows
     # (the planner sizes it between). The kernel takes bands down to one row, but each band re-pads
@@ -117,12 +117,12 @@ def _conv_3x3_f32(node: Node, ctx: LowerCtx, g: dict, wn: str, bn: str, comment:
     scratch = 0 if unpadded else g["C"] * (g["OH"] + 2) * (g["OW"] + 2) * 4
     band = min(scratch, g["C"] * 7 * (g["OW"] + 2) * 4)
     if fused and act:
-        comment = (*comment, f"{act[0]} fused: applied as each output is written")
+        comment = (*comment, f"{act} fused: applied as each output is written")
     st = Step(node=node.name, op="Conv", comment=comment, func="mcuf_conv2d_f32_3x3",
               params_type="mcuf_conv2d_3x3_params",
               params={"cin": g["C"], "h": g["H"], "w": g["W"], "cout": g["OC"], "pad_top": g["pt"],
                       "pad_left": g["pl"], "ho": g["OH"], "wo": g["OW"],
-                      "act": _FUSED_ACT[act[0]] if fused and act else "MCUF_ACT_NONE", "act_lo": lo, "act_hi": hi},
+                      "act": _FUSED_ACT[act.kind] if fused else "MCUF_ACT_NONE", "act_lo": lo, "act_hi": hi},
               args=(Arg("params"), Arg("buf", x), Arg("const", wn), Arg("const", bn), Arg("buf", y),
                     *((Arg("scratch"), Arg("scratch_bytes")) if scratch else (Arg("lit", "NULL"), Arg("lit", "0")))),
               reads=(x,), writes=(y,), scratch_bytes=scratch, scratch_min=band,

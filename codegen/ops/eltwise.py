@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from mcuforge.core.errors import McufError
-from mcuforge.core.ir import Node
+from mcuforge.core.ir import Node, activation_of
 
 from mcuforge.codegen.context import LowerCtx, node_comment, resolver
 from mcuforge.codegen.kernels import has_kernel
@@ -92,8 +92,6 @@ def _add_mul_s8(node, ctx, a, b, sa, sb, y, comment) -> list[Step]:
 
 @resolver("Relu", "Clip", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish")
 def activation(node: Node, ctx: LowerCtx) -> list[Step]:
-    from mcuforge.frontend.optable import activation_tuple
-
     x, y = node.inputs[0], node.outputs[0]
     comment = node_comment(node, ctx)
     n = n_elements(ctx, y)
@@ -109,7 +107,7 @@ def activation(node: Node, ctx: LowerCtx) -> list[Step]:
     if not has_kernel(func):
         raise McufError(f"node '{node.name}' ({node.op}): no {ctx.prec(node).activations} kernel available")
     return [Step(node=node.name, op=node.op, comment=comment, func=func, params_type="mcuf_act_params",
-                 params=activation_params(activation_tuple(node)),
+                 params=activation_params(activation_of(node)),
                  args=(Arg("params"), Arg("lit", str(n)), Arg("buf", x), Arg("buf", y)), reads=(x,), writes=(y,))]
 
 

@@ -38,14 +38,14 @@ def pool(node: Node, ctx: LowerCtx) -> list[Step]:
         # an activation here was moved from the conv before (codegen.fusion)
         act = node.attrs.get("activation")
         kinds = {"Relu": "MCUF_ACT_RELU", "Clip": "MCUF_ACT_CLIP"}
-        lo, hi = (float(act[1]), float(act[2])) if act and act[0] == "Clip" else (0.0, 0.0)
+        lo, hi = (act.lo, act.hi) if act and act.kind == "Clip" else (0.0, 0.0)
         if act:
-            comment = (*comment, f'applies the {act[0]} of "{node.attrs["activation_from"]}" '
+            comment = (*comment, f'applies the {act.kind} of "{node.attrs["activation_from"]}" '
                        "(it commutes with max; 4x fewer values)")
         return [Step(node=node.name, op=node.op, comment=comment, func="mcuf_maxpool2d_f32_2x2",
                      params_type="mcuf_maxpool2x2_params",
                      params={"C": g["C"], "H": g["H"], "W": g["W"], "OH": g["OH"], "OW": g["OW"],
-                             "act": kinds[act[0]] if act else "MCUF_ACT_NONE", "act_lo": lo, "act_hi": hi},
+                             "act": kinds[act.kind] if act else "MCUF_ACT_NONE", "act_lo": lo, "act_hi": hi},
                      args=(Arg("params"), Arg("buf", x), Arg("buf", y)), reads=(x,), writes=(y,), macs=0)]
     return [Step(node=node.name, op=node.op, comment=comment, func=f"mcuf_{kind}pool2d_fwd_{ctx.sfx(node)}",
                  params_type="mcuf_pool2d_fwd_params", params=params,

@@ -8,6 +8,7 @@ from onnx import helper
 
 from tests.unit.onnx_builders import (F, edge_ops_model, init, keras_like_model, make_model, many_ops_model, run_ort, skl_classifier,
                            torch_like_cnn)
+from mcuforge.core.ir import Activation
 from mcuforge.core.errors import McufError
 from mcuforge.frontend.optable import OPS
 from mcuforge.frontend.pipeline import PASSES, load_model, run_passes, verify
@@ -34,8 +35,8 @@ def test_torch_like_cnn_normalised_and_equivalent():
     assert ops == ["Conv", "Conv", "Add", "Conv", "MaxPool", "Reshape", "Gemm"]
     assert g.inputs[0].shape == (1, 3, 8, 8) and g.outputs[0].shape == (1, 10)
     conv1, dw = g.nodes[0], g.nodes[1]
-    assert conv1.attrs["activation"] == ("Relu",)
-    assert dw.attrs["activation"] == ("Clip", 0.0, 6.0) and dw.attrs["group"] == 8
+    assert conv1.attrs["activation"] == Activation("Relu")
+    assert dw.attrs["activation"] == Activation("Clip", lo=0.0, hi=6.0) and dw.attrs["group"] == 8
     assert dw.attrs["pads"] == (1, 1, 1, 1) and dw.attrs["dilations"] == (1, 1)
     assert len(dw.inputs) == 3 and dw.inputs[2] in g.constants  # bias materialised
     assert g.nodes[5].attrs["shape"] == (1, 64) and g.nodes[5].inputs == ("p",)
@@ -52,7 +53,7 @@ def test_many_ops_equivalent_and_normalised():
     conv = by_name["conv"]
     # SAME_UPPER on 6x6, k3 s2: out 3, total pad 1 -> (0 before, 1 after) per axis
     assert conv.attrs["pads"] == (0, 0, 1, 1) and "auto_pad" not in conv.attrs
-    assert conv.attrs["activation"] == ("HardSwish",)
+    assert conv.attrs["activation"] == Activation("HardSwish")
     assert by_name["concat"].attrs["axis"] == 1 and by_name["softmax"].attrs["axis"] == 1
     assert by_name["pad"].attrs == {"mode": "constant", "pads": (0, 0, 1, 1, 0, 0, 1, 1), "value": 0.0}
     # MatMul by a constant + Add of a constant vector became one Gemm with that bias
@@ -264,7 +265,7 @@ def test_keras_tf2onnx_like_model():
     assert [n.op for n in g.nodes] == ["Transpose", "Conv", "Conv", "GlobalAveragePool", "Reshape", "Gemm", "Softmax"]
     conv = g.nodes[1]
     # SAME_UPPER, 9 -> ceil(9 / 2) = 5: total pad (5 - 1) * 2 + 3 - 9 = 2 -> 1 before, 1 after
-    assert conv.attrs["pads"] == (1, 1, 1, 1) and conv.attrs["activation"] == ("Clip", 0.0, 6.0)
+    assert conv.attrs["pads"] == (1, 1, 1, 1) and conv.attrs["activation"] == Activation("Clip", lo=0.0, hi=6.0)
     _same_as_original(model, g)
 
 
@@ -303,6 +304,6 @@ def test_edge_ops_equivalent():
     g = load_model(model)
     ops = {n.name: n for n in g.nodes}
     assert [n.op for n in g.nodes] == ["Mul", "Add", "Pad", "MaxPool", "AveragePool", "Add", "Concat", "Transpose", "MatMul"]
-    assert ops["add"].attrs["activation"] == ("Sigmoid",) and ops["matmul"].attrs["activation"][0] == "LeakyRelu"
+    assert ops["add"].attrs["activation"] == Activation("Sigmoid") and ops["matmul"].attrs["activation"].kind == "LeakyRelu"
     assert ops["maxpool"].attrs["ceil_mode"] == 1 and ops["avgpool"].attrs["count_include_pad"] == 1
     _same_as_original(model, g)

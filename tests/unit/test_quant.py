@@ -9,6 +9,7 @@ from onnx import TensorProto, helper
 
 from tests.unit.onnx_builders import (F, edge_ops_model, init, make_model, many_ops_model, run_ort,
                                      torch_like_cnn)
+from mcuforge.core.ir import Activation
 from mcuforge.quantize.calibrate import activation_tensors, calibrate
 from mcuforge.core.errors import McufError
 from mcuforge.export.qdq import export_qdq, ort_session
@@ -85,12 +86,13 @@ def test_quantize_weight_per_channel(bits):
 def test_activation_lut_matches_onnxruntime():
     """lut[q + 128] must be what onnxruntime's DQ -> act -> Q computes."""
     qin, qout = activation_qparams(-6.0, 5.0), activation_qparams(0.0, 1.0)
-    for act, node_attrs in [(("Sigmoid",), {}), (("HardSigmoid", 0.25, 0.4), {"alpha": 0.25, "beta": 0.4})]:
-        qo = qout if act[0] != "HardSwish" else activation_qparams(-0.5, 5.0)
+    for act, node_attrs in [(Activation("Sigmoid"), {}),
+                            (Activation("HardSigmoid", alpha=0.25, beta=0.4), {"alpha": 0.25, "beta": 0.4})]:
+        qo = qout if act.kind != "HardSwish" else activation_qparams(-0.5, 5.0)
         inits = [init("si", qin.scale), init("zi", qin.zero_point.astype(np.int8)),
                  init("so", qo.scale), init("zo", qo.zero_point.astype(np.int8))]
         nodes = [helper.make_node("DequantizeLinear", ["q", "si", "zi"], ["f"]),
-                 helper.make_node(act[0], ["f"], ["a"], **node_attrs),
+                 helper.make_node(act.kind, ["f"], ["a"], **node_attrs),
                  helper.make_node("QuantizeLinear", ["a", "so", "zo"], ["y"])]
         m = make_model(nodes, inits, [helper.make_tensor_value_info("q", TensorProto.INT8, [256])],
                        [helper.make_tensor_value_info("y", TensorProto.INT8, [256])])

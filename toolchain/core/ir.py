@@ -6,6 +6,7 @@ codegen keeps it, so a tensor's bytes are the ONNX tensor's bytes.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -31,12 +32,58 @@ class TensorInfo:
         return int(np.prod(self.shape, dtype=np.int64)) if self.shape else 1
 
 
+ACTIVATION_KINDS = ("Relu", "Clip", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish")
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An elementwise activation: fused into a layer (`Node.attrs["activation"]`) or a node of its own.
+
+    kind: Relu | Clip | LeakyRelu | Sigmoid | HardSigmoid | HardSwish; alpha: LeakyRelu's slope or
+    HardSigmoid's alpha; beta: HardSigmoid's beta; lo, hi: Clip's bounds (infinite when absent)."""
+
+    kind: str
+    alpha: float = 0.0
+    beta: float = 0.0
+    lo: float = -math.inf
+    hi: float = math.inf
+
+    def __post_init__(self) -> None:
+        if self.kind not in ACTIVATION_KINDS:
+            raise ValueError(f"unknown activation kind {self.kind!r}")
+
+    @property
+    def clamps(self) -> bool:
+        """Relu and Clip only clamp: an integer kernel applies them as bounds on its output."""
+        return self.kind in ("Relu", "Clip")
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """The output range of a clamping activation."""
+        return (0.0, math.inf) if self.kind == "Relu" else (self.lo, self.hi)
+
+    def __str__(self) -> str:
+        extra = {"Clip": f" [{self.lo:g}, {self.hi:g}]", "LeakyRelu": f" alpha {self.alpha:g}",
+                 "HardSigmoid": f" alpha {self.alpha:g} beta {self.beta:g}"}.get(self.kind, "")
+        return self.kind + extra
+
+
+def activation_of(node: "Node") -> Activation:
+    """The Activation a normalised standalone activation node computes."""
+    a = node.attrs
+    if node.op == "Clip":
+        return Activation("Clip", lo=float(a["min"]), hi=float(a["max"]))
+    if node.op == "LeakyRelu":
+        return Activation("LeakyRelu", alpha=float(a["alpha"]))
+    if node.op == "HardSigmoid":
+        return Activation("HardSigmoid", alpha=float(a["alpha"]), beta=float(a["beta"]))
+    return Activation(node.op)
+
+
 @dataclass(frozen=True)
 class Node:
     """One operator. `op` is the ONNX op type; `attrs` hold ONNX attributes as Python values
-    (ints, floats, tuples, strings). A fused activation is `attrs["activation"]`: a tuple such as
-    ("Relu",), ("Clip", lo, hi), ("LeakyRelu", alpha), ("HardSigmoid", alpha, beta), ("HardSwish",),
-    ("Sigmoid",)."""
+    (ints, floats, tuples, strings). A fused activation is `attrs["activation"]`, an Activation."""
 
     name: str
     op: str

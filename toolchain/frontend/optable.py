@@ -25,7 +25,7 @@ Normalised attributes (what codegen reads; ONNX layout NCHW, batch 1):
                 for every axis, value (float); input (X,) only.
     QuantizeLinear / DequantizeLinear (unpaired ones only): axis (>= 0); inputs as in ONNX.
     A fused activation is attrs["activation"] on Conv/Gemm/MatMul/Add (see mcuforge.core.ir.Node),
-    the tuple `activation_tuple` makes of a normalised activation node.
+    the Activation `mcuforge.core.ir.activation_of` makes of a normalised activation node.
 """
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ from typing import Any, Callable, Iterable, Mapping
 import numpy as np
 
 from mcuforge.core.errors import McufError
-from mcuforge.core.ir import Graph, Node
+from mcuforge.core.ir import ACTIVATION_KINDS, Graph, Node
 from mcuforge.frontend.rewrite import cut_outputs, new_const, node_error, prune, replace_graph, replace_node
 
 # Ops that must vanish before codegen: evaluated at compile time when all their inputs are constant
@@ -47,8 +47,8 @@ QuantizeLinear DequantizeLinear Flatten MatMul Gemm""".split())
 # Ops removed or rewritten by passes (Identity, Dropout and same-dtype Cast; BN folded; Squeeze/
 # Unsqueeze as Reshape; spatial ReduceMean as GlobalAveragePool, tf2onnx's Keras pooling).
 REMOVABLE = frozenset({"Identity", "Dropout", "Cast", "BatchNormalization", "Squeeze", "Unsqueeze", "ReduceMean"})
-# Activations fused into a producer of FUSE_INTO (attrs["activation"], see activation_tuple).
-ACTIVATIONS = ("Relu", "Clip", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish")
+# Activations fused into a producer of FUSE_INTO (attrs["activation"], an Activation).
+ACTIVATIONS = ACTIVATION_KINDS
 FUSE_INTO = frozenset({"Conv", "Gemm", "MatMul", "Add"})
 
 
@@ -348,18 +348,6 @@ def normalize_attrs(graph: Graph) -> Graph:
                 n = replace_node(n, inputs=tuple(renames.get(i, i) for i in n.inputs))
         nodes.append(n)
     return prune(replace_graph(graph, nodes=nodes, constants=consts, tensors=tensors))
-
-
-def activation_tuple(node: Node) -> tuple:
-    """The fused-activation tuple (see mcuforge.core.ir.Node) of a normalised activation node."""
-    a = node.attrs
-    if node.op == "Clip":
-        return ("Clip", float(a["min"]), float(a["max"]))
-    if node.op == "LeakyRelu":
-        return ("LeakyRelu", float(a["alpha"]))
-    if node.op == "HardSigmoid":
-        return ("HardSigmoid", float(a["alpha"]), float(a["beta"]))
-    return (node.op,)
 
 
 def _unsupported_error(graph: Graph, bad: list[Node], why: str) -> McufError:

@@ -15,9 +15,9 @@ import onnx
 from onnx import helper
 
 from mcuforge.core.errors import McufError
-from mcuforge.core.ir import Graph, Node, QuantParams, TensorInfo, frozen_map
+from mcuforge.core.ir import Graph, Node, QuantParams, TensorInfo, activation_of, frozen_map
 from mcuforge.frontend.onnx_io import ML_DOMAIN, dtype_name, raw_to_onnx, to_attribute
-from mcuforge.frontend.optable import ACTIVATIONS, FUSE_INTO, activation_tuple
+from mcuforge.frontend.optable import ACTIVATIONS, FUSE_INTO
 from mcuforge.frontend.rewrite import bypass, new_const, node_error, prune, replace_graph, replace_node, use_counts
 
 
@@ -370,7 +370,7 @@ def fuse_activations(graph: Graph) -> Graph:
         if prod is None or prod.op not in FUSE_INTO or "activation" in prod.attrs or uses.get(x, 0) != 1:
             continue
         attrs = dict(prod.attrs)
-        attrs["activation"] = activation_tuple(act)
+        attrs["activation"] = activation_of(act)
         new = replace_node(prod, outputs=(act.outputs[0],), attrs=attrs)
         tensors = {k: v for k, v in graph.tensors.items() if k != x}
         nodes = [new if n is prod else n for n in graph.nodes if n is not act]

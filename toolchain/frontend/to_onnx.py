@@ -13,8 +13,7 @@ import onnx
 from onnx import helper, numpy_helper
 
 from mcuforge.frontend.onnx_io import elem_type
-from mcuforge.frontend.optable import activation_tuple
-from mcuforge.core.ir import Graph, Node
+from mcuforge.core.ir import Activation, Graph, Node, activation_of
 
 EXPORT_OPSET = 21  # HardSwish needs 14, Softmax's one-axis semantics 13; 21 is well supported by onnxruntime
 
@@ -31,14 +30,14 @@ def _same(name: str) -> str:
     return name
 
 
-def activation_protos(act: tuple, src: str, dst: str, name: str, fresh: Fresh = _same
+def activation_protos(act: Activation, src: str, dst: str, name: str, fresh: Fresh = _same
                       ) -> tuple[list[onnx.NodeProto], list[onnx.TensorProto]]:
     """ONNX nodes computing fused activation `act` (see mcuforge.core.ir.Node) from src into dst."""
-    kind = act[0]
+    kind = act.kind
     inits: list[onnx.TensorProto] = []
     if kind == "Clip":
         ins = [src]
-        for tag, v in (("min", act[1]), ("max", act[2])):
+        for tag, v in (("min", act.lo), ("max", act.hi)):
             if np.isfinite(v):
                 inits.append(numpy_helper.from_array(np.array(v, np.float32), fresh(f"{name}_{tag}")))
                 ins.append(inits[-1].name)
@@ -49,9 +48,9 @@ def activation_protos(act: tuple, src: str, dst: str, name: str, fresh: Fresh = 
         return [helper.make_node("Clip", ins, [dst], name=name)], inits
     attrs: dict[str, Any] = {}
     if kind == "LeakyRelu":
-        attrs = {"alpha": act[1]}
+        attrs = {"alpha": act.alpha}
     elif kind == "HardSigmoid":
-        attrs = {"alpha": act[1], "beta": act[2]}
+        attrs = {"alpha": act.alpha, "beta": act.beta}
     return [helper.make_node(kind, [src], [dst], name=name, **attrs)], inits
 
 
@@ -72,7 +71,7 @@ def node_protos(node: Node, output_name: str | None = None, fresh: Fresh = _same
         return inits[-1].name
 
     if node.op == "Clip":
-        return activation_protos(activation_tuple(node), inputs[0], main_out, node.name, fresh)
+        return activation_protos(activation_of(node), inputs[0], main_out, node.name, fresh)
     if node.op == "Reshape":
         inputs.append(const("shape", np.array(attrs.pop("shape"), np.int64)))
     elif node.op == "Pad":
@@ -82,7 +81,7 @@ def node_protos(node: Node, output_name: str | None = None, fresh: Fresh = _same
             inputs.append(const("value", np.array(value, np.float32)))
     protos = [helper.make_node(node.op, inputs, [main_out, *node.outputs[1:]], name=node.name, **attrs)]
     if act:
-        more, more_inits = activation_protos(act, main_out, out, f"{node.name}_{act[0].lower()}", fresh)
+        more, more_inits = activation_protos(act, main_out, out, f"{node.name}_{act.kind.lower()}", fresh)
         protos += more
         inits += more_inits
     return protos, inits

@@ -51,7 +51,7 @@ import numpy as np
 
 from mcuforge.core.errors import McufError
 from mcuforge.frontend.to_onnx import preact_name
-from mcuforge.core.ir import Graph, Node, QuantParams, frozen_map
+from mcuforge.core.ir import Activation, Graph, Node, QuantParams, activation_of, frozen_map
 from mcuforge.core.quantized import ACT_QMAX, ACT_QMIN, LayerQuant, QuantizedModel, Requant
 from mcuforge.quantize.fixedpoint import (check_accumulator_range, fold_bias, quantize_multipliers,
                                           quantize_multipliers_shared, rounding_rshift)
@@ -60,7 +60,6 @@ ACT_BITS = 8
 WEIGHT_BITS = (8, 4, 2)
 PASSTHROUGH = frozenset({"MaxPool", "Reshape", "Flatten", "Transpose", "Pad"})
 WEIGHT_OPS = frozenset({"Conv", "Gemm", "MatMul"})
-CLAMP_ACTS = frozenset({"Relu", "Clip"})
 LUT_ACTS = frozenset({"LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Relu", "Clip"})
 
 
@@ -122,24 +121,24 @@ def dequantize_values(q: np.ndarray, qp: QuantParams) -> np.ndarray:
     return ((q.astype(np.int32) - qp.zero_point).astype(np.float32) * qp.scale.astype(np.float32)).astype(np.float32)
 
 
-def _act_fn(act: tuple) -> callable:
-    kind = act[0]
+def _act_fn(act: Activation) -> callable:
+    kind = act.kind
     if kind == "Relu":
         return lambda x: np.maximum(x, np.float32(0))
     if kind == "Clip":
-        return lambda x: np.clip(x, np.float32(act[1]), np.float32(act[2]))
+        return lambda x: np.clip(x, np.float32(act.lo), np.float32(act.hi))
     if kind == "LeakyRelu":
-        return lambda x: np.where(x >= 0, x, x * np.float32(act[1])).astype(np.float32)
+        return lambda x: np.where(x >= 0, x, x * np.float32(act.alpha)).astype(np.float32)
     if kind == "Sigmoid":
         return lambda x: (1.0 / (1.0 + np.exp(-x.astype(np.float64)))).astype(np.float32)
     if kind == "HardSigmoid":
-        return lambda x: np.clip(np.float32(act[1]) * x + np.float32(act[2]), 0, 1).astype(np.float32)
+        return lambda x: np.clip(np.float32(act.alpha) * x + np.float32(act.beta), 0, 1).astype(np.float32)
     if kind == "HardSwish":
         return lambda x: (x * np.clip(x / np.float32(6) + np.float32(0.5), 0, 1)).astype(np.float32)
     raise McufError(f"activation {kind} has no int8 table")
 
 
-def activation_lut(act: tuple, qin: QuantParams, qout: QuantParams) -> np.ndarray:
+def activation_lut(act: Activation, qin: QuantParams, qout: QuantParams) -> np.ndarray:
     """int8[256] table: lut[q + 128] = quantize(act(dequantize(q)))."""
     q = np.arange(ACT_QMIN, ACT_QMAX + 1, dtype=np.int32)
     return quantize_values(_act_fn(act)(dequantize_values(q, qin)), qout)
@@ -155,12 +154,6 @@ def _weight_axis(node: Node, graph: Graph) -> int:
     if node.op == "Gemm":
         return 0 if node.attrs.get("transB") else 1
     return graph.constants[node.inputs[1]].ndim - 1  # MatMul: [.., K, N]
-
-
-def _act_tuple(node: Node) -> tuple:
-    from mcuforge.frontend.optable import activation_tuple
-
-    return activation_tuple(node)
 
 
 def quantize_graph(graph: Graph, ranges: Mapping[str, tuple[float, float]],
@@ -238,8 +231,8 @@ def quantize_graph(graph: Graph, ranges: Mapping[str, tuple[float, float]],
         clamp = (ACT_QMIN, ACT_QMAX)
         lut = None
         if act is not None:
-            if act[0] in CLAMP_ACTS:
-                lo, hi = (0.0, np.inf) if act[0] == "Relu" else (act[1], act[2])
+            if act.clamps:
+                lo, hi = act.bounds
                 qlo = ACT_QMIN if not np.isfinite(lo) else int(quantize_values(np.array(lo), out_qp))
                 qhi = ACT_QMAX if not np.isfinite(hi) else int(quantize_values(np.array(hi), out_qp))
                 clamp = (max(ACT_QMIN, qlo), min(ACT_QMAX, qhi))
@@ -311,7 +304,7 @@ def quantize_graph(graph: Graph, ranges: Mapping[str, tuple[float, float]],
                 rq[f"in{i}"] = requant_of(float(qp[t].scale) / s_y)
             layers_q[n.name] = LayerQuant(inputs=tuple(n.inputs), requant=frozen_map(rq), **common)
         elif n.op in LUT_ACTS:
-            table = activation_lut(_act_tuple(n), act_qp(x), out_qp)
+            table = activation_lut(activation_of(n), act_qp(x), out_qp)
             layers_q[n.name] = LayerQuant(node=n.name, op=n.op, inputs=(x,), output=y, lut=table)
         elif n.op == "Softmax":
             act_qp(x)
