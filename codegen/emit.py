@@ -5,6 +5,7 @@ Everything here is presentation: C spelling of values, names, file layout. No ar
 from __future__ import annotations
 
 import math
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,11 +14,12 @@ from typing import Any, Sequence
 import jinja2
 import numpy as np
 
-from mcuforge import __version__
+from mcuforge.core.version import __version__
 from mcuforge.core.errors import McufError
-from mcuforge.core.paths import RUNTIME_C, RUNTIME_INCLUDE, TEMPLATES
+from mcuforge.core.paths import PLATFORM_C, RUNTIME_INCLUDE, TEMPLATES
 
-from mcuforge.codegen.kernels import files_for, has_kernel
+from mcuforge.codegen.kernels import (declaring_headers, files_for, has_kernel, headers_defining, headers_for,
+                                      include_closure, private_headers_for)
 from mcuforge.codegen.program import Arg, Program, Step
 
 
@@ -109,9 +111,36 @@ def _render(env: jinja2.Environment, template: str, **ctx: Any) -> str:
         raise McufError(f"rendering template {template} failed: {e}") from e
 
 
+def _c_names(values: Any) -> set[str]:
+    """Identifiers in the C expressions (strings) among params values, nested sequences included."""
+    if isinstance(values, str):
+        return set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", values))
+    if isinstance(values, (list, tuple)):
+        return {n for v in values for n in _c_names(v)}
+    return set()
+
+
+def platform_files(target: Any = None) -> list[Path]:
+    """runtime_c/platform files a firmware for `target` links (each is empty where it has no work):
+    none on the host, the soft FP16 conversions without Zfh, the vector-unit enable with RVV.
+    All of them when the target is unknown (None)."""
+    every = sorted(PLATFORM_C.glob("*.c"))
+    if target is None:
+        return every
+    need = {PLATFORM_C.parent / s for s in target.startup_sources}
+    if target.fp16 != "soft":
+        need.discard(PLATFORM_C / "mcuf_f16_soft.c")
+    if not target.vector_bits:
+        need.discard(PLATFORM_C / "mcuf_rv_start.c")
+    return [p for p in every if p in need]
+
+
 def emit_project(prog: Program, out_dir: Path, command_line: str, model_sha256: str, producer: str,
-                 step_buffers_order: Sequence[str] | None = None) -> dict[str, Path]:
-    """Write the CMake project for `prog` into `out_dir` (created); returns the files by role."""
+                 step_buffers_order: Sequence[str] | None = None, target: Any = None) -> dict[str, Path]:
+    """Write the CMake project for `prog` into `out_dir` (created); returns the files by role.
+
+    `target` (a mcuforge.core.targets.Target) narrows the copied kernel files to what its builds
+    reference and the platform files to what it needs; None copies what any target could need."""
     env = _env()
     name = prog.name
     NAME = name.upper()
@@ -127,11 +156,21 @@ def emit_project(prog: Program, out_dir: Path, command_line: str, model_sha256: 
         n_nodes += starts
         prev = st.node
     functions = {s.func for s in all_steps if s.func}
-    missing = sorted(f for f in functions if not has_kernel(f))
+    missing = sorted(f for f in functions if not has_kernel(f, target))
     if missing:
-        raise McufError(f"runtime_c provides no {', '.join(missing)} (a kernel file that does not compile is left "
-                        "out: build runtime_c with CMake to see why)")
-    kernel_srcs = files_for(functions)
+        where = f" for {target.name}" if target is not None else ""
+        raise McufError(f"runtime_c provides no {', '.join(missing)}{where} (see runtime_c/kernels.json; "
+                        "a kernel file that does not compile is left out: build runtime_c with CMake to see why)")
+    # Only what the called kernels need (runtime_c/kernels.json): their sources and those they call,
+    # the public headers those include, the private headers beside the sources. model.c includes the
+    # headers declaring what it calls and defining what their parameters spell (types, MCUF_ACT_RELU);
+    # mcuf_common.h always ships: the weights header uses its types.
+    kernel_srcs = files_for(functions, target)
+    spelled = {n for st in all_steps if st.params_type for n in _c_names([st.params_type, *st.params.values()])}
+    model_headers = sorted({*declaring_headers(functions), *headers_defining(spelled)})
+    public_headers = include_closure([*headers_for(functions, target), *model_headers, "mcuf_common.h"])
+    private_headers = private_headers_for(functions, target)
+    platform = platform_files(target)
 
     used = []
     seen = set()
@@ -145,12 +184,13 @@ def emit_project(prog: Program, out_dir: Path, command_line: str, model_sha256: 
               f"command: {command_line}", f"model sha256: {model_sha256}", f"producer: {producer}",
               f"precision: {prog.precision}; arena {prog.arena_bytes} bytes (lower bound {prog.arena_lower_bound}); "
               f"constants {prog.flash_bytes} bytes; {prog.macs} MACs per inference"]
-    headers_needed = sorted({h.name for h in RUNTIME_INCLUDE.glob("*.h")})
+    headers_needed = [h.name for h in model_headers] or ["mcuf_common.h"]
     ctx = dict(name=name, NAME=NAME, prog=prog, header=header, layers=layers,
                input_steps=rendered[:n_in], output_steps=rendered[n_in + len(prog.steps):],
                buffers=used, offsets=prog.offsets, scratch=scratch, consts=prog.consts,
                array_lines=array_lines, kernel_headers=headers_needed,
-               kernel_sources=[p.name for p in kernel_srcs], n_layers=n_nodes)
+               kernel_sources=[p.name for p in kernel_srcs], platform_sources=[p.name for p in platform],
+               n_layers=n_nodes)
 
     out_dir = Path(out_dir)
     (out_dir / "include").mkdir(parents=True, exist_ok=True)
@@ -171,13 +211,12 @@ def emit_project(prog: Program, out_dir: Path, command_line: str, model_sha256: 
     files["weights_header"].write_text(_render(env, "model_weights.h.j2", **ctx))
     files["cmake"].write_text(_render(env, "CMakeLists.txt.j2", **ctx))
     files["example"].write_text(_render(env, "main.c.j2", **ctx))
-    for h in RUNTIME_INCLUDE.glob("*.h"):
+    for h in public_headers:
         shutil.copy2(h, out_dir / "kernels" / "include" / h.name)
-    for src in kernel_srcs:
-        shutil.copy2(src, out_dir / "kernels" / "src" / src.name)
-        for private in src.parent.glob("*.h"):  # private headers beside kernel sources
-            shutil.copy2(private, out_dir / "kernels" / "src" / private.name)
-    (out_dir / "platform").mkdir(exist_ok=True)
-    for p in (RUNTIME_C / "platform").glob("*.c"):
+    for f in (*kernel_srcs, *private_headers):
+        shutil.copy2(f, out_dir / "kernels" / "src" / f.name)
+    if platform:
+        (out_dir / "platform").mkdir(exist_ok=True)
+    for p in platform:
         shutil.copy2(p, out_dir / "platform" / p.name)
     return files
