@@ -13,10 +13,12 @@ Each block computes C[0..MR) x [0..NR) = (accumulate ? C : 0) + bias + A.B over 
 unrolled KU times (KU_OF) and loads at immediate offsets; the pointer updates left are one add per k for an
 operand whose rows are strided in k (B in nn/tn, A in tn) and one addi per KU steps otherwise.
 
-Run: python runtime_c/tools/gen_matmul_blocks.py  (rewrites both headers; the output is deterministic).
+Run: python runtime_c/tools/gen_matmul_blocks.py  (rewrites both headers; the output is deterministic;
+--out-dir DIR writes them elsewhere, as tests/unit/test_generated_sources.py does to compare).
 """
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -200,8 +202,12 @@ def header(kinds: list[str], guard: str, what: str, user: str) -> str:
     return "".join(parts)
 
 
-def main() -> None:
-    src = Path(__file__).resolve().parent.parent / "src"
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description="Generate the scalar RISC-V matmul register-block headers.")
+    ap.add_argument("--out-dir", type=Path, default=Path(__file__).resolve().parent.parent / "src",
+                    help="where to write both headers (default: runtime_c/src, the committed ones)")
+    src = ap.parse_args(argv).out_dir
+    src.mkdir(parents=True, exist_ok=True)
     (src / "mcuf_matmul_f16_zfh_blocks.h").write_text(header(
         ["h", "hs"], "MCUF_MATMUL_F16_ZFH_BLOCKS_H",
         "of the scalar Zfh FP16 matmul (kind h: FP16 accumulate; hs: FP32 accumulate)", "mcuf_matmul_f16_zfh.c"))
