@@ -16,7 +16,7 @@ import numpy as np
 
 from mcuforge.core.version import __version__
 from mcuforge.core.errors import McufError
-from mcuforge.core.paths import PLATFORM_C, RUNTIME_INCLUDE, TEMPLATES
+from mcuforge.core.paths import PLATFORM_C, TEMPLATES
 
 from mcuforge.codegen.kernels import (declaring_headers, files_for, has_kernel, headers_defining, headers_for,
                                       include_closure, private_headers_for)
