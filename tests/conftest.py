@@ -27,7 +27,7 @@ def conformance_results() -> dict:
 def pytest_terminal_summary(terminalreporter):
     if not _CONFORMANCE:
         return
-    from tests import conformance_support as cs
+    from tests.support import conformance as cs
 
     for target in sorted({t for t, _ in _CONFORMANCE}):
         res = {name: r for (t, name), r in _CONFORMANCE.items() if t == target}

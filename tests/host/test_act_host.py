@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from .layers_common import Guarded, cptr, lib, suffix
+from tests.support.layer_kernels import Guarded, cptr, lib, suffix
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float16], ids=["f32", "f16"])

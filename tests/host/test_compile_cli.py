@@ -10,7 +10,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from ..models_small import samples, small_cnn, unsupported_model
+from tests.support.small_models import samples, small_cnn, unsupported_model
 
 
 def mcuforge(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:

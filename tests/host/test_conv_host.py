@@ -1,13 +1,13 @@
 """Conv2d (im2col + matmul), pointwise conv and linear layers (portable C, through cffi): forward and
 both gradients against float64 numpy references, guard bytes around every output, finite-difference
-checks of the gradients, scratch and argument errors. Tolerances as stated in mm_common (K = the
+checks of the gradients, scratch and argument errors. Tolerances as stated in tests/support/matmul_kernels.py (K = the
 length of the dot products of each matmul)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from .mm_common import (MCUF_ERR_ARG, MCUF_ERR_SCRATCH, MCUF_OK, POLICIES, POLICY_IDS, Guarded, cptr, lib,
+from tests.support.matmul_kernels import (MCUF_ERR_ARG, MCUF_ERR_SCRATCH, MCUF_OK, POLICIES, POLICY_IDS, Guarded, cptr, lib,
                         rel_err, sfx, tol)
 
 # cin, h, w, cout, kh, kw, sh, sw, pad top, left, bottom, right

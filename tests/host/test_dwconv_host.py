@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from .layers_common import (Guarded, cptr, lib_all_backends, dwconv_grads_ref, dwconv_ref, lib, max_rel_err, out_size, suffix,
+from tests.support.layer_kernels import (Guarded, cptr, lib_all_backends, dwconv_grads_ref, dwconv_ref, lib, max_rel_err, out_size, suffix,
                             tol)
 
 # (C, H, W), (kh, kw), (sh, sw), (top, left, bottom, right)

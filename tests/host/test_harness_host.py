@@ -12,7 +12,7 @@ from mcuforge.core.errors import McufError
 from mcuforge.run.hostlib import load_library
 from mcuforge.core.targets import TARGETS, Tool
 
-from ..conftest import DRIVERS, REPO
+from tests.conftest import DRIVERS, REPO
 
 HOST = TARGETS["host"]
 

@@ -1,12 +1,12 @@
 """Matmul kernels (portable C, through cffi) against float64 numpy references: the three forms, odd
 and tiny shapes, accumulate and bias (per row / per column), both accumulation policies with the
-tolerances stated in mm_common, guard bytes around C, and the error statuses."""
+tolerances stated in tests/support/matmul_kernels.py, guard bytes around C, and the error statuses."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from .mm_common import (MCUF_ERR_ARG, MCUF_OK, POLICIES, POLICY_IDS, Guarded, cptr, lib, rel_err, sfx, tol)
+from tests.support.matmul_kernels import (MCUF_ERR_ARG, MCUF_OK, POLICIES, POLICY_IDS, Guarded, cptr, lib, rel_err, sfx, tol)
 
 SHAPES = [(1, 1, 1), (3, 7, 1), (7, 3, 33), (33, 7, 3), (5, 9, 64), (16, 13, 288), (1, 11, 17), (12, 12, 12)]
 FORMS = ["nn", "nt", "tn"]

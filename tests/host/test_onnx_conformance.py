@@ -1,9 +1,9 @@
-"""ONNX backend node tests, compiled at fp32 and run on the host (see tests/conformance_support.py)."""
+"""ONNX backend node tests, compiled at fp32 and run on the host (see tests/support/conformance.py)."""
 from __future__ import annotations
 
 import pytest
 
-from .. import conformance_support as cs
+from tests.support import conformance as cs
 
 CASES = cs.collect()
 TARGET = "host"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from .layers_common import Guarded, cptr, lib, max_rel_err
+from tests.support.layer_kernels import Guarded, cptr, lib, max_rel_err
 
 
 def torch_sgd(w, grads, lr, momentum, wd, nesterov):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from .layers_common import Guarded, cptr, lib, max_rel_err, out_size, pool_windows, suffix, tol
+from tests.support.layer_kernels import Guarded, cptr, lib, max_rel_err, out_size, pool_windows, suffix, tol
 
 # (C, H, W), (kh, kw), (sh, sw), pads (top, left, bottom, right)
 CASES = [

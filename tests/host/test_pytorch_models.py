@@ -8,7 +8,7 @@ import pytest
 
 from mcuforge.frontend.pipeline import load_model
 
-from .pytorch_models_common import (TEST_MODELS, assert_fp32_close, assert_int8_matches, compile_for, model_path,
+from tests.support.pytorch_models import (TEST_MODELS, assert_fp32_close, assert_int8_matches, compile_for, model_path,
                                     output_scale, run_c, run_ort, sample_inputs, write_calib)
 
 N_SAMPLES = 8

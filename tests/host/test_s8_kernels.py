@@ -12,7 +12,7 @@ from mcuforge.codegen.layouts import pack_conv_weights_s8
 from mcuforge.quantize.fixedpoint import (fold_bias, quantize_multiplier, quantize_multipliers_shared, requantize,
                                           rounding_rshift)
 
-from .s8_ref import (CONV_CASES, DW_CASES, FC_CASES, SUBBYTE_CONV_CASES, SUBBYTE_FC_CASES, ConvCase, GuardedS8, conv_params, conv_ref, fc_ref, lib,
+from tests.support.s8_reference import (CONV_CASES, DW_CASES, FC_CASES, SUBBYTE_CONV_CASES, SUBBYTE_FC_CASES, ConvCase, GuardedS8, conv_params, conv_ref, fc_ref, lib,
                      make_conv, make_fc, ort_binary, ort_conv, ort_fc, ort_unary, run_conv, run_fc)
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from ..models_small import samples, small_cnn
+from tests.support.small_models import samples, small_cnn
 
 pytestmark = pytest.mark.qemu
 

@@ -1,12 +1,12 @@
 """Conv2d (im2col + the target's best matmul: zfh on rv32-zfh, rvv on rv32-zvfh) under QEMU: one driver
 build per target runs a table of layer geometries forward and both gradients, checked against numpy
-(float64) with the tolerances of tests/host/mm_common, and the guard elements around every output."""
+(float64) with the tolerances of tests/support/matmul_kernels.py, and the guard elements around every output."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from tests.host.mm_common import tol
+from tests.support.matmul_kernels import tol
 from mcuforge.bench.matmul import ConvCase, run_conv_cases
 from mcuforge.core.targets import get_target
 
@@ -49,7 +49,7 @@ def _conv3x3_model(path, seed=0):
     separate step), then the matrix-vector Gemm (7 outputs: blocks 4 + 3)."""
     from onnx import helper as h
 
-    from tests.models_small import save_model
+    from tests.support.small_models import save_model
 
     rng = np.random.default_rng(seed)
     inits = {"W1": rng.standard_normal((3, 1, 3, 3)) * 0.5, "B1": rng.standard_normal(3) * 0.1,

@@ -10,7 +10,7 @@ from mcuforge.run import harness
 from mcuforge.core.errors import McufError
 from mcuforge.core.targets import TARGETS, Tool
 
-from ..conftest import DRIVERS, RISCV_TARGETS
+from tests.conftest import DRIVERS, RISCV_TARGETS
 
 pytestmark = pytest.mark.qemu
 

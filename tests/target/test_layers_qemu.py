@@ -1,6 +1,6 @@
 """Training-layer kernels on the RISC-V targets under QEMU: one driver build and one run per target
 (runtime_c/tests/layers_driver.c) executes a table of calls; every backend of every kernel is compared
-with float64 numpy references (tolerances as in tests/host/layers_common.py), and the RVV depthwise conv
+with float64 numpy references (tolerances as in tests/support/layer_kernels.py), and the RVV depthwise conv
 is checked to agree bit for bit with the portable code where it promises the same order of additions."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from mcuforge.bench.layers import LayerCases, backends_for, dw_backends_for, run_layer_cases
 from mcuforge.core.targets import TARGETS
 
-from ..host.layers_common import dwconv_grads_ref, dwconv_ref, max_rel_err, out_size, pool_windows, tol
+from tests.support.layer_kernels import dwconv_grads_ref, dwconv_ref, max_rel_err, out_size, pool_windows, tol
 
 pytestmark = pytest.mark.qemu
 

@@ -1,13 +1,13 @@
 """Matmul backends under QEMU: one driver build per target runs a table of odd shapes, every backend
 compiled for the target (portable C, zfh, rvf, rvv), both accumulation policies, accumulate and bias, and
-checks each result against numpy (float64) with the tolerances stated in tests/host/mm_common, plus
+checks each result against numpy (float64) with the tolerances stated in tests/support/matmul_kernels.py, plus
 the guard elements around every output."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from tests.host.mm_common import tol
+from tests.support.matmul_kernels import tol
 from mcuforge.bench.matmul import FORMS, MatmulCase, backends_for, matmul_cases, run_matmul_cases
 from mcuforge.core.targets import get_target
 

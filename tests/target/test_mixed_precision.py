@@ -17,7 +17,7 @@ from onnx import numpy_helper
 
 from mcuforge.compile import CompileConfig, compile_model
 
-from ..host.pytorch_models_common import TEST_MODELS, model_path, run_c, run_ort, sample_inputs, write_calib
+from tests.support.pytorch_models import TEST_MODELS, model_path, run_c, run_ort, sample_inputs, write_calib
 
 N_SAMPLES = 4
 QEMU = pytest.mark.qemu

@@ -1,9 +1,9 @@
-"""ONNX backend node tests, compiled at fp32 and run under QEMU for rv32 (see tests/conformance_support.py)."""
+"""ONNX backend node tests, compiled at fp32 and run under QEMU for rv32 (see tests/support/conformance.py)."""
 from __future__ import annotations
 
 import pytest
 
-from .. import conformance_support as cs
+from tests.support import conformance as cs
 
 pytestmark = pytest.mark.qemu
 CASES = cs.collect()

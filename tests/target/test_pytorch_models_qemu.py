@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ..host.pytorch_models_common import (TEST_MODELS, assert_fp32_close, assert_int8_matches, compile_for,
+from tests.support.pytorch_models import (TEST_MODELS, assert_fp32_close, assert_int8_matches, compile_for,
                                           model_path, output_scale, run_c, run_ort, sample_inputs, write_calib)
 
 pytestmark = pytest.mark.qemu

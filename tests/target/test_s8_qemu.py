@@ -8,7 +8,7 @@ import pytest
 from mcuforge.run import harness
 from mcuforge.core.targets import TARGETS
 
-from ..host.s8_ref import (CONV_CASES, DW_CASES, FC_CASES, SUBBYTE_CONV_CASES, SUBBYTE_FC_CASES, S8_DRIVER, QuantConv, conv_ref, driver_inputs, fc_ref,
+from tests.support.s8_reference import (CONV_CASES, DW_CASES, FC_CASES, SUBBYTE_CONV_CASES, SUBBYTE_FC_CASES, S8_DRIVER, QuantConv, conv_ref, driver_inputs, fc_ref,
                            make_conv, make_fc, run_conv, run_fc, split_outputs)
 
 pytestmark = pytest.mark.qemu

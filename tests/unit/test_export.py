@@ -9,7 +9,7 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, numpy_helper
 
-from tests.unit.onnx_builders import many_ops_model, run_ort, torch_like_cnn
+from tests.support.onnx_builders import many_ops_model, run_ort, torch_like_cnn
 from mcuforge.quantize.calibrate import calibrate
 from mcuforge.export.qdq import QDQ_OPSET, export_qdq, ort_session
 from mcuforge.frontend.pipeline import load_model

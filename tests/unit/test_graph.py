@@ -6,7 +6,7 @@ import onnx
 import pytest
 from onnx import helper
 
-from tests.unit.onnx_builders import (F, edge_ops_model, init, keras_like_model, make_model, many_ops_model, run_ort, skl_classifier,
+from tests.support.onnx_builders import (F, edge_ops_model, init, keras_like_model, make_model, many_ops_model, run_ort, skl_classifier,
                            torch_like_cnn)
 from mcuforge.core.ir import Activation
 from mcuforge.core.errors import McufError

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from onnx import TensorProto, helper
 
-from tests.unit.onnx_builders import (F, edge_ops_model, init, make_model, many_ops_model, run_ort,
+from tests.support.onnx_builders import (F, edge_ops_model, init, make_model, many_ops_model, run_ort,
                                      torch_like_cnn)
 from mcuforge.core.ir import Activation
 from mcuforge.quantize.calibrate import activation_tensors, calibrate
