@@ -17,9 +17,11 @@ import numpy as np
 from mcuforge.core.version import __version__
 from mcuforge.core.errors import McufError
 from mcuforge.core.paths import PLATFORM_C, TEMPLATES
+from mcuforge.core.targets import Target
 
 from mcuforge.codegen.kernels import (declaring_headers, files_for, has_kernel, headers_defining, headers_for,
                                       include_closure, private_headers_for)
+from mcuforge.codegen.context import c_ident
 from mcuforge.codegen.program import Arg, Program, Step
 
 
@@ -72,10 +74,25 @@ class RenderedStep:
     hook: int | None = None  # layer index when this step starts a new ONNX node
 
 
-def _render_steps(prog: Program, steps: Sequence[Step], prefix: str, start: int) -> list[RenderedStep]:
+def _params_names(steps: Sequence[Step]) -> list[str]:
+    """The C name of each step's params struct, after its node: p_<node>, p_<node>_2, ... when a node
+    lowers to several calls with parameters."""
+    names, taken = [], set()
+    for st in steps:
+        base = "p_" + c_ident(st.node)
+        name, k = base, 2
+        while name in taken:
+            name, k = f"{base}_{k}", k + 1
+        taken.add(name)
+        names.append(name)
+    return names
+
+
+def _render_steps(prog: Program, steps: Sequence[Step], start: int) -> list[RenderedStep]:
     out = []
+    pnames = _params_names(steps)
     for i, st in enumerate(steps, start=start):
-        pname = f"{prefix}{i}"
+        pname = pnames[i - start]
         args = []
         for a in st.args:
             if a.kind == "buf":
@@ -120,7 +137,7 @@ def _c_names(values: Any) -> set[str]:
     return set()
 
 
-def platform_files(target: Any = None) -> list[Path]:
+def platform_files(target: Target | None = None) -> list[Path]:
     """runtime_c/platform files a firmware for `target` links (each is empty where it has no work):
     none on the host, the soft FP16 conversions without Zfh, the vector-unit enable with RVV.
     All of them when the target is unknown (None)."""
@@ -135,17 +152,17 @@ def platform_files(target: Any = None) -> list[Path]:
     return [p for p in every if p in need]
 
 
-def emit_project(prog: Program, out_dir: Path, command_line: str, model_sha256: str, producer: str,
-                 step_buffers_order: Sequence[str] | None = None, target: Any = None) -> dict[str, Path]:
+def emit_project(prog: Program, out_dir: Path, command_line: str, model_sha256: str, producer: str) -> dict[str, Path]:
     """Write the CMake project for `prog` into `out_dir` (created); returns the files by role.
 
-    `target` (a mcuforge.core.targets.Target) narrows the copied kernel files to what its builds
-    reference and the platform files to what it needs; None copies what any target could need."""
+    The program's target narrows the copied kernel files to what its builds reference and the
+    platform files to what it needs; a program without one gets what any target could need."""
+    target = prog.target
     env = _env()
     name = prog.name
     NAME = name.upper()
     all_steps = (*prog.input_convert, *prog.steps, *prog.output_convert)
-    rendered = _render_steps(prog, all_steps, "p_", 0)
+    rendered = _render_steps(prog, all_steps, 0)
     n_in = len(prog.input_convert)
     layers = []
     prev = None

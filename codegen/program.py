@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from mcuforge.core.targets import Target
+
 import numpy as np
 
 CTYPES = {"float32": "float", "float16": "mcuf_f16", "int8": "int8_t", "uint8": "uint8_t",
@@ -97,6 +99,7 @@ class Program:
     input_convert: tuple[Step, ...] = ()
     output_convert: tuple[Step, ...] = ()
     layer_precisions: tuple[tuple[str, str, str], ...] = ()  # (node, weights, activations) in graph order
+    target: Target | None = None  # what the program was lowered for (kernel variants, platform files)
 
     @property
     def flash_bytes(self) -> int:
