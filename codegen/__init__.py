@@ -1,1 +1,1 @@
-"""mcuforge code generation: IR + plain data in, C library out. Reads toolchain's IR, never calls the pipeline."""
+"""mcuforge code generation: typed plain data in (IR, precision plan, quantized model, target), C project out.

@@ -1,0 +1,1 @@
+"""Allocation: each layer's precision (today from --precision and --allocation; the OHQ ILP will live here)."""

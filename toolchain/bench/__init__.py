@@ -1,0 +1,1 @@
+"""Kernel micro-benchmarks under QEMU (`mcuforge bench kernels`): figures, never tests."""

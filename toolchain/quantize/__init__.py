@@ -1,0 +1,1 @@
+"""Quantization: calibration ranges, the quantizer, its fixed-point arithmetic and the integer reference evaluator."""
