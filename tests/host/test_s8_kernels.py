@@ -374,14 +374,3 @@ def test_other_argument_errors():
     assert L.mcuf_gap_s8(gap, buf, buf) == L.MCUF_ERR_ARG
     assert L.mcuf_requantize_s8(4, ffi.NULL, 2**30, 0, 0, -128, 127, buf) == L.MCUF_ERR_ARG
 
-
-def test_c_unit_test_passes_on_host():
-    """runtime_c/tests/test_s8.c: hand-computed cases (its own main), built and run natively."""
-    from mcuforge.run import harness
-    from mcuforge.core.paths import RUNTIME_C, RUNTIME_SRC
-    from mcuforge.core.targets import TARGETS
-
-    exe = harness.build(TARGETS["host"], [RUNTIME_C / "tests/test_s8.c", RUNTIME_SRC / "mcuf_conv_s8.c",
-                                          RUNTIME_SRC / "mcuf_eltwise_s8.c"], with_io=False)
-    res = harness.run(TARGETS["host"], exe, {})
-    assert "test_s8: 0 failures" in res.stdout
