@@ -10,6 +10,8 @@ from tests.support.matmul_kernels import tol
 from mcuforge.bench.matmul import ConvCase, run_conv_cases
 from mcuforge.core.targets import get_target
 
+pytestmark = pytest.mark.qemu
+
 GEOMETRIES = [
     dict(cin=3, h=7, w=5, cout=4, kh=3, kw=3, sh=1, sw=1, pads=(1, 1, 1, 1)),
     dict(cin=2, h=8, w=9, cout=3, kh=3, kw=3, sh=2, sw=2, pads=(1, 1, 1, 1)),
@@ -69,7 +71,6 @@ def _conv3x3_model(path, seed=0):
     save_model(path, "conv3x3", nodes, inits, [1, 1, 12, 17], [1, 7])
 
 
-@pytest.mark.qemu
 def test_direct_conv3x3_fp32_on_rv32(tmp_path):
     """The generated FP32 model calls mcuf_conv2d_f32_3x3 with Relu fused (no separate pass), the 2x2
     max pool applying the Clip of the conv before it, the matrix-vector linear, and matches

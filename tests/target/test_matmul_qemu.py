@@ -11,6 +11,8 @@ from tests.support.matmul_kernels import tol
 from mcuforge.bench.matmul import FORMS, MatmulCase, backends_for, matmul_cases, run_matmul_cases
 from mcuforge.core.targets import get_target
 
+pytestmark = pytest.mark.qemu
+
 SHAPES = [(1, 1, 1), (3, 7, 1), (7, 3, 33), (33, 7, 3), (5, 9, 64), (16, 13, 40), (6, 130, 9), (11, 11, 11),
           (4, 70, 5), (130, 5, 7)]
 
