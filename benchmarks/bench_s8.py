@@ -14,7 +14,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.host.s8_ref import (S8_DRIVER, ConvCase, FcCase, QuantConv, driver_inputs, make_conv,  # noqa: E402
+from tests.support.s8_reference import (S8_DRIVER, ConvCase, FcCase, QuantConv, driver_inputs, make_conv,  # noqa: E402
                                make_fc)
 from mcuforge.run import harness  # noqa: F401
 from mcuforge.core.targets import get_target  # noqa: E402

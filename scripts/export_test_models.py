@@ -282,8 +282,8 @@ def write_readme(out_dir: Path, rows: list[tuple[Spec, Path, Path]]) -> None:
               "Exporters: `dynamo` is `torch.onnx.export(..., dynamo=True, optimize=False)` (the default",
               "exporter without its optimizer, which would fold BatchNormalization itself);",
               "`torchscript` is `torch.onnx.export(..., dynamo=False, do_constant_folding=False)`.",
-              "The (a)-(c) models are compiled by tests/host/test_pytorch_models.py and",
-              "tests/target/test_pytorch_models_qemu.py; the (d) models by benchmarks/bench_models.py.", ""]
+              "The (a)-(c) models are compiled by tests/host_and_target/test_pytorch_models.py (host and",
+              "rv32 under QEMU); the (d) models by benchmarks/bench_models.py.", ""]
     (out_dir / "README.md").write_text("\n".join(lines))
 
 
