@@ -89,6 +89,7 @@ def lower(graph: Graph, plan: PrecisionPlan, target: Target, quant: QuantizedMod
         input_convert=tuple(steps[:n_in]),
         output_convert=tuple(out_steps),
         layer_precisions=tuple((n.name, plan.of(n.name).weights, plan.of(n.name).activations) for n in graph.nodes),
+        conversions=tuple((f"convert {c.tensor}", c.src, c.dst) for c in plan.conversions),
         target=target,
     )
 

@@ -99,6 +99,7 @@ class Program:
     input_convert: tuple[Step, ...] = ()
     output_convert: tuple[Step, ...] = ()
     layer_precisions: tuple[tuple[str, str, str], ...] = ()  # (node, weights, activations) in graph order
+    conversions: tuple[tuple[str, str, str], ...] = ()  # (step node "convert <tensor>", from, to)
     target: Target | None = None  # what the program was lowered for (kernel variants, platform files)
 
     @property

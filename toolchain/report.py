@@ -20,10 +20,15 @@ def _layer_rows(prog: Any, layer_costs: Sequence[int]) -> list[dict]:
         node = c.comment.split('"')[1] if '"' in c.comment else ""
         flash_of[node] = flash_of.get(node, 0) + c.nbytes
     prec = {name: (w, a) for name, w, a in prog.layer_precisions}
+    conv = {name: (src, dst) for name, src, dst in prog.conversions}
     rows = []
     for i, node in enumerate(prog.layer_nodes):
         steps = [st for st in prog.steps if st.node == node]
         w, a = prec.get(node, (None, None))
+        if node in conv:
+            rows.append({"name": node, "op": "Convert", "from": conv[node][0], "to": conv[node][1],
+                         "cost": int(layer_costs[i]) if i < len(layer_costs) else None})
+            continue
         has_weights = steps[0].op in WEIGHT_OPS and flash_of.get(node, 0) > 0
         weights = w if has_weights else None
         rows.append({"name": node, "op": steps[0].op,
@@ -48,12 +53,15 @@ def write_allocation(path: Path, prog: Any, target: Target, precision: str, cfg:
         "budgets": {"latency": cfg.latency_budget, "flash": cfg.flash_budget, "ram": cfg.ram_budget,
                     "avg_bits": cfg.avg_bits},
         "layers": [r for r in rows if r["op"] != "Convert"],
-        "conversions": [{"name": r["name"], "cost": r["cost"]} for r in rows if r["op"] == "Convert"],
+        "conversions": [{k: r[k] for k in ("name", "from", "to", "cost")} for r in rows if r["op"] == "Convert"],
         "totals": {"cost": total_cost, "flash": prog.flash_bytes, "ram": prog.arena_bytes,
                    "ram_lower_bound": prog.arena_lower_bound, "macs": prog.macs},
     }
     Path(path).write_text(json.dumps(doc, indent=1) + "\n")
     return doc
+
+
+_COLORS = {"fp32": "#3a6ea5", "fp16": "#5aa469", "int8": "#d08a2e", "conversion": "#999999"}
 
 
 def _plot_costs(path: Path, rows: list[dict], unit: str) -> bool:
@@ -65,12 +73,22 @@ def _plot_costs(path: Path, rows: list[dict], unit: str) -> bool:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    def label(r: dict) -> str:
+        if r["op"] == "Convert":
+            return "conversion"
+        return r["activations"] if not r["weights"] or r["weights"] == r["activations"] else \
+            f"{r['weights']} weights, {r['activations']}"
+
+    kinds = list(dict.fromkeys(label(r) for r in measured))
     fig, ax = plt.subplots(figsize=(max(6, 0.5 * len(measured) + 2), 4))
-    ax.bar(range(len(measured)), [r["cost"] for r in measured], color="#3a6ea5")
+    for k, kind in enumerate(kinds):
+        idx = [i for i, r in enumerate(measured) if label(r) == kind]
+        ax.bar(idx, [measured[i]["cost"] for i in idx], color=_COLORS.get(kind, f"C{k}"), label=kind)
     ax.set_xticks(range(len(measured)), [f"{r['name']}\n{r['op']}" for r in measured], rotation=60, ha="right",
                   fontsize=7)
     ax.set_ylabel(f"{unit} per inference")
-    ax.set_title("measured cost per layer")
+    ax.set_title("measured cost per layer, by precision")
+    ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -96,8 +114,12 @@ def write_report(out_dir: Path, prog: Any, target: Target, precision: str, cfg: 
     lines += ["", "| layer | op | weights | activations | MACs | flash | " + unit + " |",
               "|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['name']} | {r['op']} | {r['weights'] or '-'} | {r['activations'] or '-'} | {r['macs']:,} | "
-                     f"{r['flash']} | {r['cost'] if r['cost'] is not None else '-'} |")
+        cost = r["cost"] if r["cost"] is not None else "-"
+        if r["op"] == "Convert":
+            lines.append(f"| {r['name']} | Convert | | {r['from']} -> {r['to']} | | | {cost} |")
+        else:
+            lines.append(f"| {r['name']} | {r['op']} | {r['weights'] or '-'} | {r['activations'] or '-'} | "
+                         f"{r['macs']:,} | {r['flash']} | {cost} |")
     lines += ["", f"Per-layer precisions can be fixed with `--allocation FILE` (this folder's allocation.json, "
               f"edited); supported weights/activations: {supported_text()}."]
     if has_plot:

@@ -107,7 +107,7 @@ def test_allocation_json_round_trips_through_compile(tmp_path):
     before = {r["name"]: (r["weights"], r["activations"]) for r in doc["layers"]}
     after = {r["name"]: (r["weights"], r["activations"]) for r in again["layers"]}
     assert after == before and again["precision"] == "mixed"
-    assert [c["name"] for c in again["conversions"]] == ["convert view"]
+    assert [(c["name"], c["from"], c["to"]) for c in again["conversions"]] == [("convert view", "int8", "fp32")]
     # and the third compile from the mixed allocation.json as written changes nothing
     third = _cli("compile", str(MNIST), "--calib", str(calib), "--target", "host", "--precision", "int8",
                  "--allocation", str(tmp_path / "b" / "allocation.json"), "--out", str(tmp_path / "c"), "--quiet")
