@@ -131,13 +131,17 @@ class QuantParams:
     """Affine quantization of one tensor: real = scale * (q - zero_point).
 
     `axis` is None for per-tensor, else the channel axis of `scale`/`zero_point` (per channel).
-    `bits` is the storage width (8, 4 or 2); `signed` says int vs uint."""
+    `bits` is the storage width (8, 4 or 2); `signed` says int vs uint.
+    `block_size`, when set, makes it ONNX blocked quantization along `axis` (DequantizeLinear's
+    `block_size`): `scale` has the tensor's rank, its dimension `axis` is ceil(D / block_size) and
+    element i along `axis` uses scale index i // block_size (the others index one to one)."""
 
     scale: np.ndarray
     zero_point: np.ndarray
     bits: int = 8
     signed: bool = True
     axis: int | None = None
+    block_size: int | None = None
 
     @property
     def qmin(self) -> int:

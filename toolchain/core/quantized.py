@@ -51,6 +51,26 @@ class LayerQuant:
 
 
 @dataclass(frozen=True)
+class WeightOnlyQuant:
+    """Weight-only quantization of a layer computed with float activations (the A16W4 / A16W2 path):
+    its constant weight as integers and scales, with no requantization (the kernel dequantizes the
+    weights, or multiplies float activations by integer weights and applies the scales after).
+
+    Stored on the [N, K] matrix view of mcuforge.quantize.layer_inputs.weight_matrix: rows are
+    output channels, columns the inputs each output sums (a conv's weight [OC, C/G, kh, kw] reshaped
+    [OC, C/G*kh*kw], a Gemm's B [N, K]). `qparams` describes that matrix: per output channel is
+    axis 0 (scale [N]); per input channel and group-wise are ONNX blocked quantization along axis 1
+    (`block_size`, scale [N, ceil(K / block_size)]). The float graph keeps the float weight."""
+
+    node: str
+    weight: str  # the float constant's name in the graph
+    values: np.ndarray  # int8 [N, K], values in [-qmax, qmax] of qparams.bits
+    qparams: QuantParams
+    granularity: str  # "oc" | "ic" | "group" (AdaDim's choice when it chose)
+    method: str  # "rtn" | "mse" | "gptq" | "quantease"
+
+
+@dataclass(frozen=True)
 class QuantizedModel:
     """A quantized graph: the float graph plus integer data; plain data for export and codegen.
 
@@ -60,10 +80,13 @@ class QuantizedModel:
     qconstants: quantized weights (int8 arrays holding `bits`-wide values), biases (int32) and
     quantized constant operands of Add/Mul/Concat (int8), by the float constant's name.
     layers: the nodes computed in int8, by name; in a mixed-precision model the other nodes are
-    float and have no entry (their boundary tensors still have parameters, for the conversions)."""
+    float and have no entry (their boundary tensors still have parameters, for the conversions).
+    weight_only: float-activation layers whose weights are quantized anyway (WeightOnlyQuant), by
+    node name; empty unless the quantizer was asked for them. Their weights are not in qconstants."""
 
     graph: Graph
     tensor_qparams: Mapping[str, QuantParams]
     qconstants: Mapping[str, np.ndarray]
     layers: Mapping[str, LayerQuant]
     weight_bits: Mapping[str, int]
+    weight_only: Mapping[str, WeightOnlyQuant] = field(default_factory=frozen_map)
