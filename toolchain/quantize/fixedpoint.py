@@ -141,3 +141,23 @@ def check_accumulator_range(w: np.ndarray, bias_folded: np.ndarray) -> None:
     bound = np.abs(np.asarray(bias_folded, np.int64)) + 128 * np.abs(w.reshape(oc, -1).astype(np.int64)).sum(axis=1)
     if np.any(bound >= 2**31):
         raise McufError(f"int32 accumulator may overflow (bound {int(bound.max())}): the layer is too deep for int8")
+
+
+# A bias whose int32 value would overflow gets a larger weight scale (see weight_scale_floor); the
+# bias is then at most 2**30 steps, which leaves half of the int32 range to the input zero point folded
+# into it and to the products the kernel accumulates (check_accumulator_range still checks them).
+BIAS_LIMIT = 2**30
+
+
+def weight_scale_floor(bias: np.ndarray, input_scale: float, limit: int = BIAS_LIMIT) -> np.ndarray:
+    """Smallest float32 weight scale per channel that keeps |bias| / (input_scale * scale) <= limit
+    (up to float32 rounding of the product, far inside int32 for limit = 2**30).
+
+    onnxruntime's quantizer (qdq_quantizer._adjust_weight_scale_for_int32_bias) raises the weight
+    scale the same way when input_scale * weight_scale is too small for an int32 bias; it uses the
+    whole int32 range, we keep room for the folded zero point and the accumulation."""
+    need = np.abs(np.asarray(bias, np.float64)) / (float(input_scale) * float(limit))
+    s = need.astype(np.float32)
+    low = s.astype(np.float64) < need
+    s[low] = np.nextafter(s[low], np.float32(np.inf))
+    return s

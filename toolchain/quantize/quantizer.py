@@ -9,7 +9,14 @@ Scheme (what mcuforge.export.qdq writes as QDQ and what the C kernels compute):
 - Weights: symmetric per output channel, RTN: scale[c] = max|w[c]| / qmax with qmax = 2^(bits-1) - 1
   (127, 7, 1 for 8, 4, 2 bits), q = clip(round_half_even(w / scale[c]), -qmax, qmax). Stored in an
   int8 array whatever the width (values in [-qmax, qmax]); the export packs int4/int2 natively.
-- Bias: int32, scale[c] = s_in * s_w[c] (float32 product), zero point 0.
+  `method` other than "rtn" chooses the integers and the per-channel scales otherwise (MSE clipping
+  search, GPTQ, QuantEase: mcuforge.quantize.weights); the layout stays per output channel.
+- Bias: int32, scale[c] = s_in * s_w[c] (float32 product), zero point 0. A channel whose int32 bias
+  would overflow (|bias / (s_in s_w)| >= 2^31, or the input zero point folded in, or the accumulator
+  bound, overflows: a channel with near-zero weights and a nonzero bias) gets a larger weight scale,
+  s_w[c] = |bias[c]| / (s_in 2^30) (mcuforge.quantize.fixedpoint.weight_scale_floor), and its
+  weights are re-rounded (RTN) at that scale, as onnxruntime's quantizer raises weight scales for
+  int32 biases. Channels that fit are untouched (so every model that quantized before is unchanged).
 - Requantization in fixed point, computed here so the MCU needs no float: a real ratio M > 0 is
   `multiplier * 2^(shift - 31)` with multiplier an int32 in [2^30, 2^31) (Q31 of M's mantissa). The
   kernel computes round_half_even(acc * multiplier / 2^(31 - shift)) exactly in 64-bit integer
@@ -42,6 +49,20 @@ Per layer (`LayerQuant.requant` keys; every ratio maps an input's real-valued st
 
 mcuforge.quantize.reference evaluates a QuantizedModel with exactly this integer arithmetic (the bit-exact
 reference for the C kernels).
+
+Weight granularity and the int8 kernels (the decision for sub-byte weights): an int8-activation layer
+keeps ONE weight scale per output channel, so its int32 bias has the single scale s_in * s_w[c] and
+its accumulator one requantization ratio per channel. Per-input-channel (AdaDim's per-IC) and
+group-wise weights have several scales inside one output's sum; an integer kernel would have to
+accumulate each scale group in int32 and rescale per group (a fixed-point multiplier per (channel,
+group) on a shared shift, then one rounding) -- neither the kernels nor mcuforge.quantize.reference
+do that today. So `granularity` other than "oc" is refused for layers in `layers` (int8), and is a
+weight-only transformation: layers named in `weight_only` (weight layers the plan computes with
+float activations, the A16W4 / A16W2 path) get their weights quantized at any granularity into
+`QuantizedModel.weight_only` (mcuforge.core.quantized.WeightOnlyQuant: integers and scales on the
+[N, K] matrix view, per-IC / group-wise as ONNX blocked quantization along K), with no bias
+quantization and no requantization: the float bias is added after the float (or dequantized)
+product. The float graph and every other field are unchanged by them.
 """
 from __future__ import annotations
 
@@ -52,9 +73,12 @@ import numpy as np
 from mcuforge.core.errors import McufError
 from mcuforge.frontend.to_onnx import preact_name
 from mcuforge.core.ir import Activation, Graph, Node, QuantParams, activation_of, frozen_map
-from mcuforge.core.quantized import ACT_QMAX, ACT_QMIN, LayerQuant, QuantizedModel, Requant
+from mcuforge.core.quantized import ACT_QMAX, ACT_QMIN, LayerQuant, QuantizedModel, Requant, WeightOnlyQuant
 from mcuforge.quantize.fixedpoint import (check_accumulator_range, fold_bias, quantize_multipliers,
-                                          quantize_multipliers_shared, rounding_rshift)
+                                          quantize_multipliers_shared, rounding_rshift, weight_scale_floor)
+from mcuforge.quantize.layer_inputs import LayerStats, is_weight_layer, weight_from_matrix, weight_matrix
+from mcuforge.quantize.layerwise import gram_of, needs_stats, quantize_layer
+from mcuforge.quantize.weights import GRANULARITIES, METHODS, SCALE_SEARCHES
 
 ACT_BITS = 8
 WEIGHT_BITS = (8, 4, 2)
@@ -92,6 +116,34 @@ def quantize_weight(w: np.ndarray, bits: int, axis: int = 0) -> tuple[np.ndarray
     shape[axis] = -1
     q = np.clip(np.round(w / scale.reshape(shape)), -qmax, qmax).astype(np.int8)
     return q, QuantParams(scale, np.zeros_like(scale, dtype=np.int32), bits=bits, signed=True, axis=axis)
+
+
+def fit_bias(w: np.ndarray, q: np.ndarray, scale: np.ndarray, bias: np.ndarray | None, s_x: np.ndarray,
+             in_zp: int, bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """Weights and per-channel scales with every channel's int32 bias in range (see the module doc).
+
+    w: float weights [OC, K] (output channel first), q: their integers, scale: float32 [OC], bias: float
+    [OC] or None, s_x: the input scale. Channels whose bias, folded bias or accumulator bound would
+    overflow int32 get scale max(scale, weight_scale_floor(bias)) and q re-rounded at it; the others
+    (and, when none overflows, the arrays themselves) are returned unchanged."""
+    if bias is None:
+        return q, scale
+    b = np.asarray(bias, np.float64).reshape(-1)
+    bscale = (s_x * scale).astype(np.float32).astype(np.float64)
+    qb = np.round(b / bscale)
+    q64 = q.reshape(q.shape[0], -1).astype(np.int64)
+    folded = np.clip(qb, -(2**31), 2**31 - 1) - float(in_zp) * q64.sum(axis=1)
+    bound = np.abs(folded) + 128.0 * np.abs(q64).sum(axis=1)
+    bad = ((np.abs(qb) > 2**31 - 1) | (np.abs(folded) >= 2**31) | (bound >= 2**31)) & (b != 0)
+    if not bad.any():
+        return q, scale
+    qmax = (1 << (bits - 1)) - 1
+    scale = scale.copy()
+    scale[bad] = np.maximum(scale[bad], weight_scale_floor(b[bad], float(s_x)))
+    q = q.copy()
+    w2 = np.asarray(w, np.float32).reshape(q.shape[0], -1)
+    q.reshape(q.shape[0], -1)[bad] = np.clip(np.round(w2[bad] / scale[bad, None]), -qmax, qmax).astype(np.int8)
+    return q, scale
 
 
 def requant_of(ratio: np.ndarray | float) -> Requant:
@@ -157,7 +209,10 @@ def _weight_axis(node: Node, graph: Graph) -> int:
 
 
 def quantize_graph(graph: Graph, ranges: Mapping[str, tuple[float, float]],
-                   weight_bits: Mapping[str, int] | int = 8, layers: Collection[str] | None = None) -> QuantizedModel:
+                   weight_bits: Mapping[str, int] | int = 8, layers: Collection[str] | None = None, *,
+                   method: str = "rtn", granularity: str | Mapping[str, str] = "oc", group_size: int | None = None,
+                   stats: Mapping[str, LayerStats | np.ndarray] | None = None, scale_search: str = "absmax",
+                   weight_only: Collection[str] | None = None) -> QuantizedModel:
     """Quantize a normalised graph with calibrated activation ranges (mcuforge.quantize.calibrate).
 
     weight_bits: one width for every weight layer, or {node name: bits} (others get 8).
@@ -165,7 +220,21 @@ def quantize_graph(graph: Graph, ranges: Mapping[str, tuple[float, float]],
     Only those get a LayerQuant; every tensor they read or write gets parameters, so a float
     neighbour's output can be quantized into them and their output dequantized for it.
     A tensor missing from `ranges` takes its int8 parameters from graph.source_qparams (a model
-    quantized elsewhere) when it has them."""
+    quantized elsewhere) when it has them.
+
+    Weight quantization (mcuforge.quantize.weights; the defaults are today's RTN per output channel):
+    method: "rtn" | "mse" | "gptq" | "quantease", for every weight layer. scale_search: "absmax" |
+    "mse", how gptq / quantease choose their scales. granularity: "oc" | "ic" | "group" | "adadim",
+    one for all or {node: granularity} (others "oc"); int8 layers take "oc" only (module doc).
+    group_size: columns per scale ("group") or input channels per scale ("ic"). stats: the layers'
+    input statistics by node name (mcuforge.quantize.layer_inputs.collect_layer_stats, or a Gram
+    matrix), required for gptq, quantease and adadim. weight_only: weight layers computed with float
+    activations (not in `layers`) whose weights are quantized weight-only into
+    QuantizedModel.weight_only."""
+    if method not in METHODS:
+        raise McufError(f"weight quantization method '{method}' is unknown; choose one of {', '.join(METHODS)}")
+    if scale_search not in SCALE_SEARCHES:
+        raise McufError(f"scale search '{scale_search}' is unknown; choose one of {', '.join(SCALE_SEARCHES)}")
     selected = None if layers is None else set(layers)
     if selected is not None:
         unknown = sorted(selected - {n.name for n in graph.nodes})
@@ -173,17 +242,32 @@ def quantize_graph(graph: Graph, ranges: Mapping[str, tuple[float, float]],
             raise McufError(f"layers {unknown} are not nodes of the graph")
     weight_nodes = [n for n in graph.nodes if n.op in WEIGHT_OPS and n.inputs[1] in graph.constants
                     and (selected is None or n.name in selected)]
+    wo_nodes = _weight_only_nodes(graph, selected, weight_only)
     if isinstance(weight_bits, int):
         bits_of = {n.name: weight_bits for n in weight_nodes}
+        wo_bits = {n.name: weight_bits for n in wo_nodes}
     else:
-        names = {n.name for n in weight_nodes}
+        names = {n.name for n in weight_nodes} | {n.name for n in wo_nodes}
         unknown = sorted(set(weight_bits) - names)
         if unknown:
             raise McufError(f"weight_bits names {unknown}, which are not weight layers; weight layers: {sorted(names)}")
         bits_of = {n.name: int(weight_bits.get(n.name, 8)) for n in weight_nodes}
-    for name, b in bits_of.items():
+        wo_bits = {n.name: int(weight_bits.get(n.name, 8)) for n in wo_nodes}
+    for name, b in {**bits_of, **wo_bits}.items():
         if b not in WEIGHT_BITS:
             raise McufError(f"layer '{name}': weight width {b} is not supported; use one of {WEIGHT_BITS}")
+    gran_of = _granularities(granularity, weight_nodes, wo_nodes)
+    per_layer = [n for n in [*weight_nodes, *wo_nodes] if method != "rtn" or scale_search != "absmax"
+                 or gran_of[n.name] != "oc"]
+    for n in per_layer:
+        if not is_weight_layer(n, graph):
+            raise McufError(f"node '{n.name}' ({n.op}): {method}/{gran_of[n.name]} weight quantization needs a "
+                            "Conv, Gemm or MatMul with a constant 2-D weight; use method 'rtn' per channel")
+    missing = [n.name for n in per_layer if needs_stats(method, gran_of[n.name])
+               and gram_of((stats or {}).get(n.name)) is None]
+    if missing:
+        raise McufError(f"{method}/{granularity} weight quantization needs calibration statistics of the inputs of "
+                        f"layers {missing} (mcuforge.quantize.layer_inputs.collect_layer_stats)")
 
     qp: dict[str, QuantParams] = {}
     qconst: dict[str, np.ndarray] = {}
@@ -249,12 +333,23 @@ def quantize_graph(graph: Graph, ranges: Mapping[str, tuple[float, float]],
             s_x = act_qp(x).scale.astype(np.float32)
             bits = bits_of[n.name]
             axis = _weight_axis(n, graph)
-            wq, wqp = quantize_weight(graph.constants[n.inputs[1]], bits, axis)
-            qp[n.inputs[1]], qconst[n.inputs[1]] = wqp, wq
+            if method == "rtn" and scale_search == "absmax":  # today's quantization, bit for bit
+                wq, wqp = quantize_weight(graph.constants[n.inputs[1]], bits, axis)
+            else:
+                res = quantize_layer(graph, n, bits, method=method, granularity="oc",
+                                     stats=(stats or {}).get(n.name), scale_search=scale_search)
+                wq = weight_from_matrix(n, graph, res.q).astype(np.int8)
+                s = res.scales[:, 0].astype(np.float32)
+                wqp = QuantParams(s, np.zeros_like(s, dtype=np.int32), bits=bits, signed=True, axis=axis)
             bias = n.inputs[2] if len(n.inputs) > 2 and n.inputs[2] else None
             if bias is not None:
                 if bias not in graph.constants:
                     raise McufError(f"node '{n.name}' ({n.op}): bias '{bias}' must be a constant")
+                b = graph.constants[bias]
+                if b.size == wqp.scale.shape[0]:
+                    wq, wqp = _fit_bias_to_int32(n, graph, wq, wqp, b, s_x, int(act_qp(x).zero_point), axis)
+            qp[n.inputs[1]], qconst[n.inputs[1]] = wqp, wq
+            if bias is not None:
                 bscale = (s_x * wqp.scale).astype(np.float32)
                 b = graph.constants[bias].astype(np.float64).reshape(-1)
                 if b.shape[0] != bscale.shape[0]:
@@ -265,8 +360,8 @@ def quantize_graph(graph: Graph, ranges: Mapping[str, tuple[float, float]],
                 qconst[bias] = qb
             ratio = np.float64(s_x) * wqp.scale.astype(np.float64) / s_y
             w2 = wq.reshape(wq.shape[0], -1) if axis == 0 else np.moveaxis(wq, axis, 0).reshape(wq.shape[axis], -1)
-            acc_bias = fold_bias(qconst[bias] if bias is not None else None, w2, int(act_qp(x).zero_point))
             try:
+                acc_bias = fold_bias(qconst[bias] if bias is not None else None, w2, int(act_qp(x).zero_point))
                 check_accumulator_range(w2, acc_bias)
             except McufError as e:
                 raise McufError(f"node '{n.name}' ({n.op}): {e}") from None
@@ -311,10 +406,69 @@ def quantize_graph(graph: Graph, ranges: Mapping[str, tuple[float, float]],
             layers_q[n.name] = LayerQuant(inputs=(x,), **common)
         else:
             raise McufError(f"node '{n.name}' ({n.op}): no int8 quantization rule")
+    weight_only_q: dict[str, WeightOnlyQuant] = {}
+    for n in wo_nodes:
+        res = quantize_layer(graph, n, wo_bits[n.name], method=method, granularity=gran_of[n.name],
+                             group_size=group_size, stats=(stats or {}).get(n.name), scale_search=scale_search)
+        weight_only_q[n.name] = WeightOnlyQuant(n.name, n.inputs[1], res.q, res.qparams(), res.granularity, res.method)
     return QuantizedModel(
         graph=graph,
         tensor_qparams=frozen_map(qp),
         qconstants=frozen_map(qconst),
         layers=frozen_map(layers_q),
         weight_bits=frozen_map(bits_of),
+        weight_only=frozen_map(weight_only_q),
     )
+
+
+def _weight_only_nodes(graph: Graph, selected: set[str] | None, weight_only: Collection[str] | None) -> list[Node]:
+    if not weight_only:
+        return []
+    names = set(weight_only)
+    nodes = [n for n in graph.nodes if n.name in names]
+    unknown = sorted(names - {n.name for n in nodes})
+    if unknown:
+        raise McufError(f"weight_only names {unknown}, which are not nodes of the graph")
+    for n in nodes:
+        if not is_weight_layer(n, graph):
+            raise McufError(f"node '{n.name}' ({n.op}): weight-only quantization needs a Conv, Gemm or MatMul "
+                            "with a constant 2-D weight")
+        if selected is None or n.name in selected:
+            raise McufError(f"node '{n.name}' ({n.op}) is computed in int8 (it is in `layers`): weight-only "
+                            "quantization is for layers with float activations")
+    return nodes
+
+
+def _granularities(granularity: str | Mapping[str, str], weight_nodes: list[Node], wo_nodes: list[Node]
+                   ) -> dict[str, str]:
+    """Granularity by layer; int8 layers must be per output channel (module doc)."""
+    names = [n.name for n in (*weight_nodes, *wo_nodes)]
+    if isinstance(granularity, str):
+        gran_of = {name: granularity for name in names}
+    else:
+        unknown = sorted(set(granularity) - set(names))
+        if unknown:
+            raise McufError(f"granularity names {unknown}, which are not weight layers being quantized")
+        gran_of = {name: granularity.get(name, "oc") for name in names}
+    for name, g in gran_of.items():
+        if g not in GRANULARITIES:
+            raise McufError(f"layer '{name}': weight granularity '{g}' is unknown; choose one of {', '.join(GRANULARITIES)}")
+    int8_non_oc = [n.name for n in weight_nodes if gran_of[n.name] != "oc"]
+    if int8_non_oc:
+        raise McufError(f"layers {int8_non_oc} compute with int8 activations, whose kernels requantize with one weight "
+                        f"scale per output channel: use granularity 'oc' for them; per-IC, group-wise and AdaDim "
+                        f"weights are weight-only (layers with float activations, passed as weight_only)")
+    return gran_of
+
+
+def _fit_bias_to_int32(node: Node, graph: Graph, wq: np.ndarray, wqp: QuantParams, bias: np.ndarray,
+                       s_x: np.ndarray, in_zp: int, axis: int) -> tuple[np.ndarray, QuantParams]:
+    """`fit_bias` on the weight's output-channel-first view; unchanged objects when nothing overflows."""
+    w = np.asarray(graph.constants[node.inputs[1]], np.float32)
+    w_oc = np.moveaxis(w, axis, 0)
+    q_oc = np.moveaxis(wq, axis, 0)
+    q2, s2 = fit_bias(w_oc, np.ascontiguousarray(q_oc), wqp.scale, bias, s_x, in_zp, wqp.bits)
+    if s2 is wqp.scale:
+        return wq, wqp
+    return (np.ascontiguousarray(np.moveaxis(q2, 0, axis)),
+            QuantParams(s2, wqp.zero_point, bits=wqp.bits, signed=True, axis=wqp.axis))
