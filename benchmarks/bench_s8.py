@@ -14,7 +14,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.support.s8_reference import (S8_DRIVER, ConvCase, FcCase, QuantConv, driver_inputs, make_conv,  # noqa: E402
+from tests.support.s8_reference import (S8_DRIVER, SOURCES, ConvCase, FcCase, QuantConv, driver_inputs, make_conv,  # noqa: E402
                                make_fc)
 from mcuforge.run import harness  # noqa: F401
 from mcuforge.core.targets import get_target  # noqa: E402
@@ -47,8 +47,7 @@ def main() -> None:
     ap.add_argument("--target", default="rv32")
     args = ap.parse_args()
     target = get_target(args.target)
-    exe = harness.build(target, [S8_DRIVER, REPO / "runtime_c/src/mcuf_conv_s8.c",
-                                 REPO / "runtime_c/src/mcuf_eltwise_s8.c"])
+    exe = harness.build(target, [S8_DRIVER, *SOURCES])
     print(f"{'layer':<32} {'MACs':>9} {'instret':>10} {'instr/MAC':>9}   target {target.name}")
     for layers, packed in ((LAYERS, False), (PACKED_FC, True)):
         items = [make_conv(c) if isinstance(c, ConvCase) else make_fc(c) for _, c in layers]

@@ -30,10 +30,10 @@ def pack_conv_weights_s8(w: np.ndarray) -> np.ndarray:
 
 
 def pack_fc_weights_s8(w: np.ndarray) -> np.ndarray:
-    """Fully connected weights int8 [Out, In] (Gemm transB = 1 orientation) -> `mcuf_fc_s8`'s layout.
+    """Fully connected weights int8 [Out, In] (Gemm transB = 1 orientation) -> `mcuf_linear_s8_packed`'s layout.
 
     The same interleaving as `pack_conv_weights_s8` with K = In: ceil(Out/4) blocks of [In][4],
-    packed[b, i, t] = w[4b + t, i], tail zero-padded (`mcuf_fc_s8_weight_size` bytes).
+    packed[b, i, t] = w[4b + t, i], tail zero-padded (`mcuf_linear_s8_packed_weight_size` bytes).
     """
     w = np.asarray(w, dtype=np.int8)
     if w.ndim != 2:
@@ -45,7 +45,7 @@ _SUB_BYTE_RANGE = {4: (-8, 7), 2: (-2, 1)}
 
 
 def _pack_sub_byte(w: np.ndarray, bits: int) -> np.ndarray:
-    """[OC, ...] signed `bits`-wide integers -> the packed block layout of mcuf_conv2d_s8_s4/_s2.
+    """[OC, ...] signed `bits`-wide integers -> the packed block layout of mcuf_conv2d_s8w4 / _s8w2.
 
     Blocks of 4 output channels as in `pack_conv_weights_s8`; per k step the 4 channels' fields share
     4 * bits / 8 bytes, channel t at bit offset (t * bits) % 8 of byte (t * bits) // 8 (low bits first).
@@ -63,24 +63,24 @@ def _pack_sub_byte(w: np.ndarray, bits: int) -> np.ndarray:
 
 
 def pack_conv_weights_s4(w: np.ndarray) -> np.ndarray:
-    """Conv weights with values in [-8, 7] ([OC, C, kh, kw], any int dtype) -> mcuf_conv2d_s8_s4's bytes."""
+    """Conv weights with values in [-8, 7] ([OC, C, kh, kw], any int dtype) -> mcuf_conv2d_s8w4's bytes."""
     return _pack_sub_byte(w, 4)
 
 
 def pack_conv_weights_s2(w: np.ndarray) -> np.ndarray:
-    """Conv weights with values in [-2, 1] ([OC, C, kh, kw], any int dtype) -> mcuf_conv2d_s8_s2's bytes."""
+    """Conv weights with values in [-2, 1] ([OC, C, kh, kw], any int dtype) -> mcuf_conv2d_s8w2's bytes."""
     return _pack_sub_byte(w, 2)
 
 
 def pack_fc_weights_s4(w: np.ndarray) -> np.ndarray:
-    """Fully connected weights [Out, In] in [-8, 7] -> mcuf_fc_s8_s4's bytes."""
+    """Fully connected weights [Out, In] in [-8, 7] -> mcuf_linear_s8w4's bytes."""
     if np.asarray(w).ndim != 2:
         raise McufError(f"fully connected weights must be 2-D [Out, In], got shape {np.asarray(w).shape}")
     return _pack_sub_byte(w, 4)
 
 
 def pack_fc_weights_s2(w: np.ndarray) -> np.ndarray:
-    """Fully connected weights [Out, In] in [-2, 1] -> mcuf_fc_s8_s2's bytes."""
+    """Fully connected weights [Out, In] in [-2, 1] -> mcuf_linear_s8w2's bytes."""
     if np.asarray(w).ndim != 2:
         raise McufError(f"fully connected weights must be 2-D [Out, In], got shape {np.asarray(w).shape}")
     return _pack_sub_byte(w, 2)

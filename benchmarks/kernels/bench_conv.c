@@ -66,8 +66,8 @@ int main(void)
         const int f32 = c[0], with_bias = c[15];
         const mcuf_conv2d_params p = {c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13],
                                       (mcuf_acc)c[1], (uint8_t)c[14]};
-        const size_t n_out = (size_t)p.cout * p.ho * p.wo, n_in = (size_t)p.cin * p.h * p.w;
-        const size_t n_w = (size_t)p.cout * p.cin * p.kh * p.kw, n_b = (size_t)p.cout;
+        const size_t n_out = (size_t)p.OC * p.OH * p.OW, n_in = (size_t)p.C * p.H * p.W;
+        const size_t n_w = (size_t)p.OC * p.C * p.kh * p.kw, n_b = (size_t)p.OC;
         if (n_out > MAX_ELEMS || n_in > MAX_ELEMS || n_w > MAX_ELEMS) return 3;
         const size_t sbytes = f32 ? mcuf_conv2d_f32_scratch_size(&p) : mcuf_conv2d_f16_scratch_size(&p);
         const size_t gbytes = f32 ? mcuf_conv2d_grad_input_f32_scratch_size(&p)

@@ -7,9 +7,9 @@
  * the scratch bytes each case was given as "scratch" (int32 [n]).
  *
  * Case row: kind, then per kind
- *   KIND_CONV3X3 / KIND_CONV  cin, h, w, cout, pad (all four sides), act (3x3 only; 0 none, 1 relu)
+ *   KIND_CONV3X3 / KIND_CONV  C, H, W, OC, pad (all four sides), act (3x3 only; 0 none, 1 relu)
  *   KIND_POOL2X2 / KIND_POOL  C, H, W, act (2x2 only)
- *   KIND_LINEAR               in, out (batch 1, bias)
+ *   KIND_LINEAR               in_features, out_features (batch 1, bias)
  * The convs get their full scratch (whole padded input / whole im2col matrix), so these figures are
  * the unbanded ones.
  */
@@ -18,6 +18,7 @@
 
 #include "mcuf_conv.h"
 #include "mcuf_io.h"
+#include "mcuf_linear.h"
 #include "mcuf_pool.h"
 
 #define MAX_CASES 64
@@ -49,9 +50,9 @@ static mcuf_status run_case(const int32_t *c, float *y, size_t *n_out, size_t *s
         const int pad = c[5];
         const mcuf_conv2d_3x3_params p = {c[1], c[2], c[3], c[4], pad, pad, c[2] + 2 * pad - 2, c[3] + 2 * pad - 2,
                                           c[6], 0.0f, 0.0f};
-        *n_out = (size_t)p.cout * p.ho * p.wo;
+        *n_out = (size_t)p.OC * p.OH * p.OW;
         *sbytes = mcuf_conv2d_f32_3x3_scratch_size(&p);
-        if (*n_out > MAX_ELEMS || (size_t)p.cin * p.h * p.w > MAX_ELEMS || (size_t)p.cout * p.cin * 9 > MAX_ELEMS ||
+        if (*n_out > MAX_ELEMS || (size_t)p.C * p.H * p.W > MAX_ELEMS || (size_t)p.OC * p.C * 9 > MAX_ELEMS ||
             *sbytes > SCRATCH_BYTES)
             return MCUF_ERR_ARG;
         t0 = mcuf_io_instret();
@@ -63,9 +64,9 @@ static mcuf_status run_case(const int32_t *c, float *y, size_t *n_out, size_t *s
         const int pad = c[5];
         const mcuf_conv2d_params p = {c[1], c[2], c[3], c[4], 3, 3, 1, 1, pad, pad, c[2] + 2 * pad - 2,
                                       c[3] + 2 * pad - 2, MCUF_ACC_F32, 0};
-        *n_out = (size_t)p.cout * p.ho * p.wo;
+        *n_out = (size_t)p.OC * p.OH * p.OW;
         *sbytes = mcuf_conv2d_f32_scratch_size(&p);
-        if (*n_out > MAX_ELEMS || (size_t)p.cin * p.h * p.w > MAX_ELEMS || (size_t)p.cout * p.cin * 9 > MAX_ELEMS ||
+        if (*n_out > MAX_ELEMS || (size_t)p.C * p.H * p.W > MAX_ELEMS || (size_t)p.OC * p.C * 9 > MAX_ELEMS ||
             *sbytes > SCRATCH_BYTES)
             return MCUF_ERR_ARG;
         t0 = mcuf_io_instret();
@@ -74,7 +75,7 @@ static mcuf_status run_case(const int32_t *c, float *y, size_t *n_out, size_t *s
         break;
     }
     case KIND_POOL2X2: {
-        const mcuf_maxpool2x2_params p = {c[1], c[2], c[3], c[2] / 2, c[3] / 2, c[4], 0.0f, 0.0f};
+        const mcuf_maxpool2d_2x2_params p = {c[1], c[2], c[3], c[2] / 2, c[3] / 2, c[4], 0.0f, 0.0f};
         *n_out = (size_t)p.C * p.OH * p.OW;
         if ((size_t)p.C * p.H * p.W > MAX_ELEMS) return MCUF_ERR_ARG;
         t0 = mcuf_io_instret();
@@ -93,8 +94,8 @@ static mcuf_status run_case(const int32_t *c, float *y, size_t *n_out, size_t *s
     }
     case KIND_LINEAR: {
         const mcuf_linear_params p = {1, c[1], c[2], MCUF_ACC_F32, 0};
-        *n_out = (size_t)p.out;
-        if ((size_t)p.in * p.out > MAX_ELEMS) return MCUF_ERR_ARG;
+        *n_out = (size_t)p.out_features;
+        if ((size_t)p.in_features * p.out_features > MAX_ELEMS) return MCUF_ERR_ARG;
         t0 = mcuf_io_instret();
         st = mcuf_linear_f32(&p, x, w, b, y);
         t1 = mcuf_io_instret();

@@ -1,4 +1,5 @@
-"""Conv: im2col + matmul (group 1), pointwise (1x1), depthwise direct; int8 through mcuf_s8."""
+"""Conv: im2col + matmul or direct 3x3 (group 1), pointwise (1x1), depthwise / grouped direct; int8 conv
+(mcuf_conv2d_s8) and grouped / depthwise conv (mcuf_dwconv2d_s8)."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,6 +11,7 @@ from mcuforge.codegen.choice import direct_3x3
 from mcuforge.codegen.context import LowerCtx, node_comment, resolver
 from mcuforge.codegen.layouts import pack_conv_weights_s8
 from mcuforge.codegen.program import Arg, Step
+from mcuforge.codegen.scratch import min_scratch_size, scratch_size
 from mcuforge.codegen.ops.common import float_activation_steps, int8_epilogue, int8_output, target_variant
 
 _ELEM = {"float": 4, "mcuf_f16": 2}
@@ -27,11 +29,6 @@ def _geometry(node: Node, ctx: LowerCtx) -> dict:
     pt, pl, pb, pr = a["pads"]
     return dict(C=xs[1], H=xs[2], W=xs[3], OC=ys[1], OH=ys[2], OW=ys[3], kh=w.shape[2], kw=w.shape[3],
                 sh=a["strides"][0], sw=a["strides"][1], pt=pt, pl=pl, pb=pb, pr=pr, group=int(a.get("group", 1)), w=w)
-
-
-def conv2d_scratch_elems(g: dict) -> int:
-    """Mirror of mcuf_conv2d_*_scratch_size (forward: the im2col matrix), in elements."""
-    return g["C"] * g["kh"] * g["kw"] * g["OH"] * g["OW"]
 
 
 def _detail(g: dict) -> str:
@@ -60,30 +57,29 @@ def conv(node: Node, ctx: LowerCtx) -> list[Step]:
         if pointwise:
             st = Step(node=node.name, op="Conv", comment=comment, func=f"mcuf_pointwise_{sfx}",
                       params_type="mcuf_pointwise_params",
-                      params={"cin": g["C"], "cout": g["OC"], "hw": g["H"] * g["W"], "acc": acc, "accumulate_grad": 0},
+                      params={"C": g["C"], "OC": g["OC"], "HW": g["H"] * g["W"], "acc": acc, "accumulate_grad": 0},
                       args=(Arg("params"), Arg("buf", x), Arg("const", wn), Arg("const", bn), Arg("buf", y)),
                       reads=(x,), writes=(y,), macs=macs)
         else:
-            elem = _ELEM[ctx.ctype(x)]
-            scratch = conv2d_scratch_elems(g) * elem
-            # mirror of mcuf_conv2d_*_min_scratch_size: one output row, its columns + 4 channels' product
-            band = min(scratch, (g["C"] * g["kh"] * g["kw"] + min(g["OC"], 4)) * g["OW"] * elem)
-            row = (g["C"] * g["kh"] * g["kw"] + g["OC"]) * g["OW"] * elem  # wider bands: whole rows
-            st = Step(node=node.name, op="Conv", comment=comment, func=f"mcuf_conv2d_{sfx}",
-                      params_type="mcuf_conv2d_params",
-                      params={"cin": g["C"], "h": g["H"], "w": g["W"], "cout": g["OC"], "kh": g["kh"], "kw": g["kw"],
-                              "stride_h": g["sh"], "stride_w": g["sw"], "pad_top": g["pt"], "pad_left": g["pl"],
-                              "ho": g["OH"], "wo": g["OW"], "acc": acc, "accumulate_grad": 0},
+            func = f"mcuf_conv2d_{sfx}"
+            params = {"C": g["C"], "H": g["H"], "W": g["W"], "OC": g["OC"], "kh": g["kh"], "kw": g["kw"],
+                      "stride_h": g["sh"], "stride_w": g["sw"], "pad_top": g["pt"], "pad_left": g["pl"],
+                      "OH": g["OH"], "OW": g["OW"], "acc": acc, "accumulate_grad": 0}
+            # The whole im2col matrix, or bands down to one output row (the planner sizes it between);
+            # wider bands help in whole rows: a row's columns and all OC channels' product.
+            row = (g["C"] * g["kh"] * g["kw"] + g["OC"]) * g["OW"] * _ELEM[ctx.ctype(x)]
+            st = Step(node=node.name, op="Conv", comment=comment, func=func, params_type="mcuf_conv2d_params",
+                      params=params,
                       args=(Arg("params"), Arg("buf", x), Arg("const", wn), Arg("const", bn), Arg("buf", y),
                             Arg("scratch"), Arg("scratch_bytes")),
-                      reads=(x,), writes=(y,), scratch_bytes=scratch, scratch_min=band, scratch_quantum=row,
-                      macs=macs)
+                      reads=(x,), writes=(y,), scratch_bytes=scratch_size(func, params),
+                      scratch_min=min_scratch_size(func, params), scratch_quantum=row, macs=macs)
     elif g["group"] == g["C"] == g["OC"]:
         st = Step(node=node.name, op="Conv", comment=comment, func=target_variant(ctx, f"mcuf_dwconv2d_{sfx}"),
                   params_type="mcuf_dwconv2d_params",
                   params={"C": g["C"], "H": g["H"], "W": g["W"], "OH": g["OH"], "OW": g["OW"], "kh": g["kh"], "kw": g["kw"],
                           "stride_h": g["sh"], "stride_w": g["sw"], "pad_top": g["pt"], "pad_left": g["pl"],
-                          "pad_bottom": g["pb"], "pad_right": g["pr"], "acc": acc, "accumulate": 0},
+                          "pad_bottom": g["pb"], "pad_right": g["pr"], "acc": acc, "accumulate_grad": 0},
                   args=(Arg("params"), Arg("buf", x), Arg("const", wn), Arg("const", bn), Arg("buf", y)),
                   reads=(x,), writes=(y,), macs=macs)
     else:
@@ -109,24 +105,26 @@ def _conv_3x3_f32(node: Node, ctx: LowerCtx, g: dict, wn: str, bn: str, comment:
     act = node.attrs.get("activation")
     fused = bool(act) and act.kind in _FUSED_ACT
     lo, hi = (act.lo, act.hi) if fused and act.kind == "Clip" else (0.0, 0.0)
-    unpadded = not any((g["pt"], g["pl"], g["pb"], g["pr"]))
-    # The whole zero-padded input (mirror of mcuf_conv2d_f32_3x3_scratch_size), or bands of output rows
-    # (the planner sizes it between). The kernel takes bands down to one row, but each band re-pads
-    # its 2 halo rows: the least offered is 5 rows (7 padded rows). With 1-row bands the planner also
-    # spent the arena slack widening them on resnet8 (arena above its packed least).
-    scratch = 0 if unpadded else g["C"] * (g["OH"] + 2) * (g["OW"] + 2) * 4
-    band = min(scratch, g["C"] * 7 * (g["OW"] + 2) * 4)
+    func = "mcuf_conv2d_f32_3x3"
+    params = {"C": g["C"], "H": g["H"], "W": g["W"], "OC": g["OC"], "pad_top": g["pt"], "pad_left": g["pl"],
+              "OH": g["OH"], "OW": g["OW"], "act": _FUSED_ACT[act.kind] if fused else "MCUF_ACT_NONE",
+              "act_lo": lo, "act_hi": hi}
+    # The whole zero-padded input (mcuf_conv2d_f32_3x3_scratch_size), or bands of output rows (the
+    # planner sizes it between). The kernel takes bands down to one row, but each band re-pads its 2
+    # halo rows: the least offered is 5 rows (7 padded rows), never below the kernel's least. With
+    # 1-row bands the planner also spent the arena slack widening them on resnet8 (arena above its
+    # packed least).
+    scratch = scratch_size(func, params)
+    padded_row = g["C"] * (g["OW"] + 2) * 4  # each further band row: one padded row per channel
+    band = min(scratch, max(7 * padded_row, min_scratch_size(func, params)))
     if fused and act:
         comment = (*comment, f"{act} fused: applied as each output is written")
-    st = Step(node=node.name, op="Conv", comment=comment, func="mcuf_conv2d_f32_3x3",
-              params_type="mcuf_conv2d_3x3_params",
-              params={"cin": g["C"], "h": g["H"], "w": g["W"], "cout": g["OC"], "pad_top": g["pt"],
-                      "pad_left": g["pl"], "ho": g["OH"], "wo": g["OW"],
-                      "act": _FUSED_ACT[act.kind] if fused else "MCUF_ACT_NONE", "act_lo": lo, "act_hi": hi},
+    st = Step(node=node.name, op="Conv", comment=comment, func=func, params_type="mcuf_conv2d_3x3_params",
+              params=params,
               args=(Arg("params"), Arg("buf", x), Arg("const", wn), Arg("const", bn), Arg("buf", y),
                     *((Arg("scratch"), Arg("scratch_bytes")) if scratch else (Arg("lit", "NULL"), Arg("lit", "0")))),
               reads=(x,), writes=(y,), scratch_bytes=scratch, scratch_min=band,
-              scratch_quantum=g["C"] * (g["OW"] + 2) * 4, macs=macs)  # each further band row: one padded row
+              scratch_quantum=padded_row, macs=macs)
     return [st] if fused else [st, *float_activation_steps(node, ctx, y)]
 
 
@@ -153,17 +151,15 @@ def _conv_s8(node: Node, ctx: LowerCtx, g: dict) -> list[Step]:
         comment += (f"weights int8 per output channel, scales {float(np.min(wq_params.scale)):.4g}"
                     f"..{float(np.max(wq_params.scale)):.4g}",)
     if g["group"] == 1:
+        func = "mcuf_conv2d_s8"
         wn = ctx.add_const(f"{node.name}_w", "int8_t", pack_conv_weights_s8(wq),
                            f'node "{node.name}" weight {list(wq.shape)} int8, packed 4 output channels a block')
-        unpadded_1x1 = g["kh"] == g["kw"] == 1 and g["sh"] == g["sw"] == 1 and not any((g["pt"], g["pl"], g["pb"], g["pr"]))
-        scratch = 0 if unpadded_1x1 else 4 * g["C"] * g["kh"] * g["kw"]
-        st = Step(node=node.name, op="Conv", comment=comment, func="mcuf_conv2d_s8", params_type="mcuf_conv2d_s8_params",
-                  params=params, args=(Arg("params"), Arg("buf", x), Arg("const", wn), Arg("const", bn), Arg("buf", dst),
-                                       Arg("scratch") if scratch else Arg("lit", "NULL")),
-                  reads=(x,), writes=(dst,), scratch_bytes=scratch, macs=macs)
     else:
+        func = "mcuf_dwconv2d_s8"
         wn = ctx.add_const(f"{node.name}_w", "int8_t", wq, f'node "{node.name}" weight {list(wq.shape)} int8')
-        st = Step(node=node.name, op="Conv", comment=comment, func="mcuf_dwconv2d_s8", params_type="mcuf_conv2d_s8_params",
-                  params=params, args=(Arg("params"), Arg("buf", x), Arg("const", wn), Arg("const", bn), Arg("buf", dst)),
-                  reads=(x,), writes=(dst,), macs=macs)
+    scratch = scratch_size(func, params)
+    st = Step(node=node.name, op="Conv", comment=comment, func=func, params_type="mcuf_conv2d_s8_params",
+              params=params, args=(Arg("params"), Arg("buf", x), Arg("const", wn), Arg("const", bn), Arg("buf", dst),
+                                   Arg("scratch") if scratch else Arg("lit", "NULL")),
+              reads=(x,), writes=(dst,), scratch_bytes=scratch, macs=macs)
     return [st, *int8_epilogue(node, ctx, dst)]

@@ -83,7 +83,7 @@ def _add_mul_s8(node, ctx, a, b, sa, sb, y, comment) -> list[Step]:
     arg_a, r_a = _operand(node, ctx, a)
     arg_b, r_b = _operand(node, ctx, b)
     st = Step(node=node.name, op=node.op, comment=comment, func=f"mcuf_{node.op.lower()}_s8",
-              params_type="mcuf_eltwise_s8_params",
+              params_type="mcuf_binary_s8_params",
               params={"C": C, "HW": HW, "b_bcast": bc, "a_zp": ctx.zp(a), "b_zp": ctx.zp(b), "out_zp": ctx.zp(dst),
                       "a_mult": ma, "b_mult": mb, "shift": sh, "act_min": lo, "act_max": hi},
               args=(Arg("params"), arg_a, arg_b, Arg("buf", dst)), reads=r_a + r_b, writes=(dst,))

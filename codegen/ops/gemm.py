@@ -33,7 +33,7 @@ def gemm(node: Node, ctx: LowerCtx) -> list[Step]:
     macs = rows * k * n_out
     comment = node_comment(node, ctx, f"{k} -> {n_out}")
     if ctx.is_int8(node):
-        return _fc_s8(node, ctx, rows, k, n_out, macs, comment)
+        return _linear_s8(node, ctx, rows, k, n_out, macs, comment)
     bias = ctx.const(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else np.zeros(n_out)
     sfx = ctx.sfx(node)
     wn = ctx.float_const(node, f"{node.name}_w", w, f'node "{node.name}" weight {list(w.shape)}')
@@ -52,7 +52,8 @@ def gemm(node: Node, ctx: LowerCtx) -> list[Step]:
         return [copy, mm, *float_activation_steps(node, ctx, y)]
     bn = ctx.float_const(node, f"{node.name}_b", np.broadcast_to(bias, (n_out,)), f'node "{node.name}" bias [{n_out}]')
     st = Step(node=node.name, op="Gemm", comment=comment, func=f"mcuf_linear_{sfx}", params_type="mcuf_linear_params",
-              params={"batch": rows, "in": k, "out": n_out, "acc": "MCUF_ACC_F32", "accumulate_grad": 0},
+              params={"batch": rows, "in_features": k, "out_features": n_out, "acc": "MCUF_ACC_F32",
+                      "accumulate_grad": 0},
               args=(Arg("params"), Arg("buf", x), Arg("const", wn), Arg("const", bn), Arg("buf", y)),
               reads=(x,), writes=(y,), macs=macs)
     return [st, *float_activation_steps(node, ctx, y)]
@@ -87,7 +88,7 @@ def _gemm_general(node: Node, ctx: LowerCtx) -> list[Step]:
     return [st, *float_activation_steps(node, ctx, y)]
 
 
-def _fc_s8(node: Node, ctx: LowerCtx, rows: int, k: int, n_out: int, macs: int, comment: tuple) -> list[Step]:
+def _linear_s8(node: Node, ctx: LowerCtx, rows: int, k: int, n_out: int, macs: int, comment: tuple) -> list[Step]:
     lq = ctx.layer_quant(node)
     x = node.inputs[0]
     wq = np.asarray(ctx.quant.qconstants[lq.weight], np.int8).reshape(n_out, k)
@@ -99,9 +100,9 @@ def _fc_s8(node: Node, ctx: LowerCtx, rows: int, k: int, n_out: int, macs: int, 
                          f'node "{node.name}" requantization multipliers (Q31)')
     shift = ctx.add_const(f"{node.name}_shift", "int32_t", np.asarray(lq.requant["out"].shift, np.int32),
                           f'node "{node.name}" requantization shifts')
-    # The fc kernel subtracts no input zero point: the quantizer folded it into the bias.
-    st = Step(node=node.name, op="Gemm", comment=comment, func="mcuf_fc_s8", params_type="mcuf_fc_s8_params",
-              params={"rows": rows, "in_features": k, "out_features": n_out, "out_zp": ctx.zp(dst),
+    # The int8 linear kernel subtracts no input zero point: the quantizer folded it into the bias.
+    st = Step(node=node.name, op="Gemm", comment=comment, func="mcuf_linear_s8", params_type="mcuf_linear_s8_params",
+              params={"batch": rows, "in_features": k, "out_features": n_out, "out_zp": ctx.zp(dst),
                       "act_min": lo, "act_max": hi, "multiplier": mult, "shift": shift},
               args=(Arg("params"), Arg("buf", x), Arg("const", wn), Arg("const", bn), Arg("buf", dst)),
               reads=(x,), writes=(dst,), macs=macs)

@@ -1,4 +1,4 @@
-"""MaxPool, AveragePool, GlobalAveragePool (float through mcuf_pool, int8 through mcuf_s8)."""
+"""MaxPool, AveragePool, GlobalAveragePool: float and int8, all through mcuf_pool.h."""
 from __future__ import annotations
 
 import numpy as np
@@ -43,12 +43,12 @@ def pool(node: Node, ctx: LowerCtx) -> list[Step]:
             comment = (*comment, f'applies the {act.kind} of "{node.attrs["activation_from"]}" '
                        "(it commutes with max; 4x fewer values)")
         return [Step(node=node.name, op=node.op, comment=comment, func="mcuf_maxpool2d_f32_2x2",
-                     params_type="mcuf_maxpool2x2_params",
+                     params_type="mcuf_maxpool2d_2x2_params",
                      params={"C": g["C"], "H": g["H"], "W": g["W"], "OH": g["OH"], "OW": g["OW"],
                              "act": kinds[act.kind] if act else "MCUF_ACT_NONE", "act_lo": lo, "act_hi": hi},
                      args=(Arg("params"), Arg("buf", x), Arg("buf", y)), reads=(x,), writes=(y,), macs=0)]
-    return [Step(node=node.name, op=node.op, comment=comment, func=f"mcuf_{kind}pool2d_fwd_{ctx.sfx(node)}",
-                 params_type="mcuf_pool2d_fwd_params", params=params,
+    return [Step(node=node.name, op=node.op, comment=comment, func=f"mcuf_{kind}pool2d_{ctx.sfx(node)}",
+                 params_type="mcuf_pool2d_params", params=params,
                  args=(Arg("params"), Arg("buf", x), Arg("buf", y)), reads=(x,), writes=(y,), macs=0)]
 
 
@@ -70,7 +70,7 @@ def _pool_s8(node: Node, ctx: LowerCtx, g: dict, kind: str, comment: tuple) -> S
     else:
         params["multiplier"] = "NULL"
         params["shift"] = "NULL"
-    return Step(node=node.name, op=node.op, comment=comment, func=f"mcuf_{kind}pool_s8", params_type="mcuf_pool2d_s8_params",
+    return Step(node=node.name, op=node.op, comment=comment, func=f"mcuf_{kind}pool2d_s8", params_type="mcuf_pool2d_s8_params",
                 params=params, args=(Arg("params"), Arg("buf", x), Arg("buf", y)), reads=(x,), writes=(y,))
 
 
@@ -82,7 +82,8 @@ def gap(node: Node, ctx: LowerCtx) -> list[Step]:
     comment = node_comment(node, ctx, f"over {HW} values")
     if ctx.is_int8(node):
         rq = ctx.layer_quant(node).requant["out"]
-        return [Step(node=node.name, op=node.op, comment=comment, func="mcuf_gap_s8", params_type="mcuf_gap_s8_params",
+        return [Step(node=node.name, op=node.op, comment=comment, func="mcuf_global_avgpool_s8",
+                     params_type="mcuf_global_avgpool_s8_params",
                      params={"C": C, "HW": HW, "in_zp": ctx.zp(x), "out_zp": ctx.zp(y), "multiplier": int(rq.multiplier),
                              "shift": int(rq.shift), "act_min": -128, "act_max": 127},
                      args=(Arg("params"), Arg("buf", x), Arg("buf", y)), reads=(x,), writes=(y,))]

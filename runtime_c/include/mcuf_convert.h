@@ -1,6 +1,7 @@
-/* mcuf_convert.h: FP32 <-> FP16 array conversion (round to nearest even; inf/NaN preserved).
- *
- * The model API takes and returns float; FP16 models convert at their edges with these. */
+/* mcuf_convert.h: conversions between dtypes (the dtype token names the source, then the destination):
+ *   mcuf_convert_f32_f16 / _f16_f32   FP32 <-> FP16 (round to nearest even; inf/NaN preserved);
+ *   mcuf_quantize_f32_s8 / mcuf_dequantize_s8_f32   ONNX QuantizeLinear / DequantizeLinear.
+ * The model API takes and returns float; FP16 and int8 models convert at their edges with these. */
 #ifndef MCUF_CONVERT_H
 #define MCUF_CONVERT_H
 
@@ -18,18 +19,11 @@ typedef struct {
     int32_t zero_point; /* within the quantized type's range */
 } mcuf_qparams;
 
-/* out[i] = in[i] for i < n (the fp32 model's edge copy). */
-mcuf_status mcuf_copy_f32(int n, const float *in, float *out);
-
 /* out[i] = saturate(round_half_even(in[i] / scale) + zero_point) to [-128, 127], as ONNX
  * QuantizeLinear (division, not multiplication by 1/scale, so ties land as onnxruntime's do). */
 mcuf_status mcuf_quantize_f32_s8(const mcuf_qparams *q, int n, const float *in, int8_t *out);
 
 /* out[i] = (in[i] - zero_point) * scale, as ONNX DequantizeLinear. */
 mcuf_status mcuf_dequantize_s8_f32(const mcuf_qparams *q, int n, const int8_t *in, float *out);
-
-/* out[i] = table[in[i] + 128]: any elementwise int8 -> int8 function precomputed offline (activations
- * such as Sigmoid or HardSwish between their input and output quantization). In place allowed. */
-mcuf_status mcuf_lut_s8(int n, const int8_t *table, const int8_t *in, int8_t *out);
 
 #endif /* MCUF_CONVERT_H */

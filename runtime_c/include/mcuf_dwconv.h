@@ -1,4 +1,8 @@
-/* mcuf_dwconv.h: depthwise 2-D convolution (direct, no im2col), forward and both gradients.
+/* mcuf_dwconv.h: direct (no im2col) 2-D convolution by groups, batch 1:
+ *   dwconv2d_f16/f32  depthwise (group == C == OC), forward and both gradients (below);
+ *   gconv2d_f16/f32   any group (inference forward), FP32 accumulation;
+ *   dwconv2d_s8       int8 inference, any group (depthwise: group == C, OC = C * multiplier).
+ * (Group 1: mcuf_conv.h.)
  *
  * Layout (batch 1, channel-major): input x[C, H, W], weight w[C, kh, kw] (the ONNX [C, 1, kh, kw]),
  * bias[C], output y[C, OH, OW]:
@@ -15,10 +19,10 @@
  *     relative error stays about kh*kw * 2^-11 of the sum of |terms|; MCUF_ACC_F32 rounds once (2^-11).
  *   weight gradient: OH*OW terms per weight. MCUF_ACC_F16 grows like OH*OW * 2^-11 (use it only for
  *     tiny planes); MCUF_ACC_F32 keeps about 2^-11 and is the recommended policy.
- * p->accumulate (gradients only): 1 adds into grad_x / grad_w / grad_bias, 0 overwrites them.
+ * p->accumulate_grad (gradients only): 1 adds into grad_x / grad_w / grad_bias, 0 overwrites them.
  *
- * Scratch: none. Errors: MCUF_ERR_ARG for a NULL required pointer or a dimension/stride < 1 or a
- * pad < 0; MCUF_ERR_SHAPE when OH/OW disagree with the formula above.
+ * Scratch: none (the float kernels). Errors: MCUF_ERR_ARG for a NULL required pointer or a
+ * dimension/stride < 1 or a pad < 0; MCUF_ERR_SHAPE when OH/OW disagree with the formula above.
  *
  * Backends: unsuffixed = portable C (the reference).
  * `_zfh` (scalar FP16 tuned for the 32 FP registers; exists with __riscv_zfh, or with
@@ -44,6 +48,7 @@
 #define MCUF_DWCONV_H
 
 #include "mcuf_common.h"
+#include "mcuf_conv.h" /* mcuf_conv2d_s8_params */
 
 typedef struct {
     int C, H, W;          /* input planes */
@@ -51,8 +56,8 @@ typedef struct {
     int kh, kw;           /* kernel */
     int stride_h, stride_w;
     int pad_top, pad_left, pad_bottom, pad_right;
-    mcuf_acc acc;         /* FP16 kernels only */
-    uint8_t accumulate;   /* gradient kernels: 1 adds into the outputs, 0 overwrites */
+    mcuf_acc acc;            /* FP16 kernels only */
+    uint8_t accumulate_grad; /* gradient kernels: 1 adds into the outputs, 0 overwrites */
 } mcuf_dwconv2d_params;
 
 /* Forward: x[C,H,W], w[C,kh,kw], bias[C] or NULL -> y[C,OH,OW]. */
@@ -113,5 +118,41 @@ mcuf_status mcuf_dwconv2d_grad_weight_f16_rvv(const mcuf_dwconv2d_params *p, con
 
 /* Argument and shape check shared by every backend (MCUF_OK when the call may proceed). */
 mcuf_status mcuf_dwconv2d_check(const mcuf_dwconv2d_params *p);
+
+/* ----------------------------------------------------------------------------------------------
+ * Grouped 2-D convolution, direct, FP32 / FP16 forward (for group != 1 and not plain depthwise).
+ * in[C,H,W], w[OC, C/group, kh, kw] (ONNX order), bias[OC] or NULL -> out[OC,OH,OW]; output channel
+ * oc reads input channels g*(C/group) ... + C/group - 1 with g = oc / (OC/group); zero padding;
+ * OH = (H + pad_top + pad_bottom - kh) / stride_h + 1 (checked). Accumulates in FP32 (FP16 too) and
+ * rounds once. Errors: MCUF_ERR_ARG (NULL, dimension < 1, pad < 0), MCUF_ERR_SHAPE. No scratch.
+ * ---------------------------------------------------------------------------------------------- */
+typedef struct {
+    int C, H, W, OC, OH, OW;
+    int kh, kw;
+    int stride_h, stride_w;
+    int pad_top, pad_left, pad_bottom, pad_right;
+    int group; /* divides C and OC */
+} mcuf_gconv2d_params;
+
+mcuf_status mcuf_gconv2d_f32(const mcuf_gconv2d_params *p, const float *in, const float *w, const float *bias,
+                             float *out);
+mcuf_status mcuf_gconv2d_f16(const mcuf_gconv2d_params *p, const mcuf_f16 *in, const mcuf_f16 *w,
+                             const mcuf_f16 *bias, mcuf_f16 *out);
+
+/* ----------------------------------------------------------------------------------------------
+ * int8 grouped / depthwise convolution (quantization: mcuf_requant.h), params mcuf_conv2d_s8_params
+ * (mcuf_conv.h) with any group dividing C and OC. in[C,H,W], w[OC, C/group, kh, kw] (ONNX order),
+ * bias'[OC] or NULL -> out[OC,OH,OW]. Output channel oc reads input channels g*(C/group) .. +C/group-1,
+ * with g = oc / (OC/group). Pixels outside the input read as in_zp. Direct: windows inside the input
+ * run an unrolled dot product (depthwise 3x3: the 9 weights in registers), border windows visit only
+ * their taps inside the input. Depthwise 3x3 with padding reads instead through three
+ * zero-point-padded copies of the input rows under the current output row, kept in scratch.
+ * Scratch: mcuf_dwconv2d_s8_scratch_size(p) bytes: 3 * (W + pad_left + pad_right) for a padded
+ * depthwise 3x3, else 0 (scratch may then be NULL). Stack: a 128-byte accumulator run.
+ * in and out must not overlap.
+ * ---------------------------------------------------------------------------------------------- */
+size_t mcuf_dwconv2d_s8_scratch_size(const mcuf_conv2d_s8_params *p);
+mcuf_status mcuf_dwconv2d_s8(const mcuf_conv2d_s8_params *p, const int8_t *in, const int8_t *w,
+                             const int32_t *bias, int8_t *out, void *scratch);
 
 #endif /* MCUF_DWCONV_H */

@@ -1,11 +1,12 @@
-/* mcuf_conv.c: conv2d (im2col + matmul, col2im), pointwise conv and linear layers, forward and both
- * gradients, FP16 and FP32. The arithmetic is all in the matmuls, which are the best variant for the
- * target (MCUF_MATMUL_* from mcuf_matmul.h); this file only moves data and checks arguments.
- * One macro body instantiated for both dtypes keeps the two twins identical by construction. */
+/* mcuf_conv.c: conv2d (im2col + matmul, col2im) and pointwise conv, forward and both gradients, FP16
+ * and FP32; the direct 3x3 FP32 inference conv. The arithmetic of the first is all in the matmuls,
+ * which are the best variant for the target (MCUF_MATMUL_* from mcuf_matmul.h); that code only moves
+ * data and checks arguments. One macro body instantiated for both dtypes keeps the two twins identical
+ * by construction. */
 #include <string.h>
 
 #include "mcuf_conv.h"
-#include "mcuf_copy.h"
+#include "mcuf_copy_run.h"
 #include "mcuf_matmul.h"
 
 #if defined(__riscv_vector)
@@ -14,21 +15,21 @@
 
 static int conv_params_ok(const mcuf_conv2d_params *p)
 {
-    return p && p->cin >= 1 && p->h >= 1 && p->w >= 1 && p->cout >= 1 && p->kh >= 1 && p->kw >= 1 &&
-           p->stride_h >= 1 && p->stride_w >= 1 && p->pad_top >= 0 && p->pad_left >= 0 && p->ho >= 1 &&
-           p->wo >= 1 && (p->acc == MCUF_ACC_F16 || p->acc == MCUF_ACC_F32);
+    return p && p->C >= 1 && p->H >= 1 && p->W >= 1 && p->OC >= 1 && p->kh >= 1 && p->kw >= 1 &&
+           p->stride_h >= 1 && p->stride_w >= 1 && p->pad_top >= 0 && p->pad_left >= 0 && p->OH >= 1 &&
+           p->OW >= 1 && (p->acc == MCUF_ACC_F16 || p->acc == MCUF_ACC_F32);
 }
 
 /* 1x1, stride 1, no padding, same size out: the input already is the im2col matrix. */
 static int conv_is_pointwise(const mcuf_conv2d_params *p)
 {
     return p->kh == 1 && p->kw == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_top == 0 &&
-           p->pad_left == 0 && p->ho == p->h && p->wo == p->w;
+           p->pad_left == 0 && p->OH == p->H && p->OW == p->W;
 }
 
 /* Stride 1 with padding smaller than the kernel: the input gradient is a stride-1 correlation of dout
  * with the flipped, transposed weights (the "transposed conv"), computed as im2col + one matmul with
- * K = cout*kh*kw. That replaces matmul_tn with K = cout plus a col2im scatter, which cost more. */
+ * K = OC*kh*kw. That replaces matmul_tn with K = OC plus a col2im scatter, which cost more. */
 static int conv_grad_input_as_conv(const mcuf_conv2d_params *p)
 {
     return p->stride_h == 1 && p->stride_w == 1 && p->pad_top <= p->kh - 1 && p->pad_left <= p->kw - 1;
@@ -38,14 +39,14 @@ static int conv_grad_input_as_conv(const mcuf_conv2d_params *p)
 static mcuf_conv2d_params conv_transposed_params(const mcuf_conv2d_params *p)
 {
     mcuf_conv2d_params q = *p;
-    q.cin = p->cout;
-    q.h = p->ho;
-    q.w = p->wo;
-    q.cout = p->cin;
+    q.C = p->OC;
+    q.H = p->OH;
+    q.W = p->OW;
+    q.OC = p->C;
     q.pad_top = p->kh - 1 - p->pad_top;
     q.pad_left = p->kw - 1 - p->pad_left;
-    q.ho = p->h;
-    q.wo = p->w;
+    q.OH = p->H;
+    q.OW = p->W;
     return q;
 }
 
@@ -57,7 +58,7 @@ static mcuf_conv2d_params conv_transposed_params(const mcuf_conv2d_params *p)
 static size_t conv_col_elems(const mcuf_conv2d_params *p)
 {
     if (!conv_params_ok(p) || conv_is_pointwise(p)) return 0;
-    return (size_t)p->cin * (size_t)p->kh * (size_t)p->kw * (size_t)p->ho * (size_t)p->wo;
+    return (size_t)p->C * (size_t)p->kh * (size_t)p->kw * (size_t)p->OH * (size_t)p->OW;
 }
 
 /* Scratch elements of the input gradient: flipped weights + im2col of dout at stride 1, else the
@@ -67,7 +68,7 @@ static size_t conv_grad_input_elems(const mcuf_conv2d_params *p)
     if (!conv_params_ok(p) || conv_is_pointwise(p)) return 0;
     if (!conv_grad_input_as_conv(p)) return conv_col_elems(p);
     const size_t kk = (size_t)p->kh * (size_t)p->kw;
-    return (size_t)p->cout * kk * (size_t)p->h * (size_t)p->w + (size_t)p->cin * (size_t)p->cout * kk;
+    return (size_t)p->OC * kk * (size_t)p->H * (size_t)p->W + (size_t)p->C * (size_t)p->OC * kk;
 }
 
 /* Columns ox of output row whose input column ox*stride_w - pad_left + kx lies inside [0, w):
@@ -197,67 +198,9 @@ static void copy_f32(float *dst, const float *src, int n)
         __riscv_vse32_v_f32m8(dst, __riscv_vle32_v_f32m8(src, vl), vl);
     }
 #else
-    (void)mcuf_copy_run_f32(dst, src, n); /* not memcpy: see mcuf_copy.h */
+    (void)mcuf_copy_run_f32(dst, src, n); /* not memcpy: see mcuf_copy_run.h */
 #endif
 }
-
-/* y[o] = bias[o] + x . w[o, :] for one input row (inference's linear layer), accumulating in float
- * in k order. A matmul with M = 1 cannot block rows (~0.14 MAC per instruction on rv32). Here R <= 5
- * rows share each x[k] load and k is unrolled by 8, so the loads use constant offsets and the pointer
- * bumps are paid once per 8 columns: near 0.42 MAC per instruction (each weight is loaded once, so
- * 0.5 is the ceiling). */
-#define DEFINE_GEMV_ROWS(T, SFX, R)                                                                      \
-    static void gemv_rows##R##_##SFX(int in, const T *restrict x, const T *restrict w, T *restrict y,    \
-                                     const T *restrict bias)                                             \
-    {                                                                                                    \
-        const T *wr[R];                                                                                  \
-        float a[R];                                                                                      \
-        for (int r = 0; r < R; r++) {                                                                    \
-            wr[r] = w + (size_t)r * in;                                                                  \
-            a[r] = 0.0f;                                                                                 \
-        }                                                                                                \
-        int k = 0;                                                                                       \
-        for (; k + 8 <= in; k += 8, x += 8) {                                                            \
-            for (int u = 0; u < 8; u++) {                                                                \
-                const float xk = (float)x[u];                                                            \
-                for (int r = 0; r < R; r++) a[r] += xk * (float)wr[r][u];                                \
-            }                                                                                            \
-            for (int r = 0; r < R; r++) wr[r] += 8;                                                      \
-        }                                                                                                \
-        for (; k < in; k++, x++) {                                                                       \
-            const float xk = (float)x[0];                                                                \
-            for (int r = 0; r < R; r++) a[r] += xk * (float)*wr[r]++;                                    \
-        }                                                                                                \
-        for (int r = 0; r < R; r++) y[r] = (T)(bias ? a[r] + (float)bias[r] : a[r]);                     \
-    }
-
-#define DEFINE_GEMV(T, SFX)                                                                              \
-    DEFINE_GEMV_ROWS(T, SFX, 1)                                                                          \
-    DEFINE_GEMV_ROWS(T, SFX, 2)                                                                          \
-    DEFINE_GEMV_ROWS(T, SFX, 3)                                                                          \
-    DEFINE_GEMV_ROWS(T, SFX, 4)                                                                          \
-    DEFINE_GEMV_ROWS(T, SFX, 5)                                                                          \
-    static void linear_gemv_##SFX(int in, int out, const T *restrict x, const T *restrict w,           \
-                                  const T *restrict bias, T *restrict y)                                 \
-    {                                                                                                    \
-        /* blocks of near-equal size (10 -> 5 + 5, not 5 + 5 + ... or 4 + 4 + 2) */                       \
-        const int nb = (out + 4) / 5, base = out / nb, extra = out % nb;                                 \
-        for (int b = 0, o = 0; b < nb; b++) {                                                            \
-            const int r = base + (b < extra);                                                            \
-            const T *wo = w + (size_t)o * in, *bo = bias ? bias + o : NULL;                              \
-            switch (r) {                                                                                 \
-            case 1: gemv_rows1_##SFX(in, x, wo, y + o, bo); break;                                       \
-            case 2: gemv_rows2_##SFX(in, x, wo, y + o, bo); break;                                       \
-            case 3: gemv_rows3_##SFX(in, x, wo, y + o, bo); break;                                       \
-            case 4: gemv_rows4_##SFX(in, x, wo, y + o, bo); break;                                       \
-            default: gemv_rows5_##SFX(in, x, wo, y + o, bo); break;                                      \
-            }                                                                                            \
-            o += r;                                                                                      \
-        }                                                                                                \
-    }
-
-DEFINE_GEMV(float, f32)
-DEFINE_GEMV(mcuf_f16, f16)
 
 #define DEFINE_CONV(T, SFX, MATMUL, MATMUL_NT, MATMUL_TN, ACC_OF)                                        \
     size_t mcuf_conv2d_##SFX##_scratch_size(const mcuf_conv2d_params *p)                                 \
@@ -268,10 +211,10 @@ DEFINE_GEMV(mcuf_f16, f16)
     size_t mcuf_conv2d_##SFX##_min_scratch_size(const mcuf_conv2d_params *p)                             \
     {                                                                                                    \
         if (!conv_params_ok(p) || conv_is_pointwise(p)) return 0;                                        \
-        const int mc = p->cout < CONV_BAND_MIN_COUT ? p->cout : CONV_BAND_MIN_COUT;                       \
-        const size_t band = (size_t)(p->cin * p->kh * p->kw + mc) * (size_t)p->wo * sizeof(T);           \
+        const int mc = p->OC < CONV_BAND_MIN_COUT ? p->OC : CONV_BAND_MIN_COUT;                          \
+        const size_t band = (size_t)(p->C * p->kh * p->kw + mc) * (size_t)p->OW * sizeof(T);             \
         const size_t full = mcuf_conv2d_##SFX##_scratch_size(p);                                         \
-        return band < full ? band : full; /* a one-row output: the whole matrix is the smaller */       \
+        return band < full ? band : full; /* a one-row output: the whole matrix is the smaller */        \
     }                                                                                                    \
                                                                                                          \
     size_t mcuf_conv2d_grad_input_##SFX##_scratch_size(const mcuf_conv2d_params *p)                      \
@@ -279,13 +222,18 @@ DEFINE_GEMV(mcuf_f16, f16)
         return conv_grad_input_elems(p) * sizeof(T);                                                     \
     }                                                                                                    \
                                                                                                          \
-    /* Parameters are copied to locals first: the stores below go through may_alias types, so the  \
-     * compiler would otherwise reload *p after every one. */                                           \
-    /* Columns of output rows [r0, r1) only: the band the forward pass needs when its scratch holds  \
-     * less than the whole matrix. col is [C*kh*kw, (r1 - r0) * wo]. */                                 \
+    size_t mcuf_conv2d_grad_weight_##SFX##_scratch_size(const mcuf_conv2d_params *p)                     \
+    {                                                                                                    \
+        return conv_col_elems(p) * sizeof(T);                                                            \
+    }                                                                                                    \
+                                                                                                         \
+    /* Parameters are copied to locals first: the stores below go through may_alias types, so the        \
+     * compiler would otherwise reload *p after every one. */                                            \
+    /* Columns of output rows [r0, r1) only: the band the forward pass needs when its scratch holds      \
+     * less than the whole matrix. col is [C*kh*kw, (r1 - r0) * OW]. */                                  \
     static void im2col_band_##SFX(const mcuf_conv2d_params *p, const T *in, T *col, int r0, int r1)      \
     {                                                                                                    \
-        const int C = p->cin, H = p->h, W = p->w, Ho = p->ho, Wo = p->wo, KH = p->kh, KW = p->kw;        \
+        const int C = p->C, H = p->H, W = p->W, Ho = p->OH, Wo = p->OW, KH = p->kh, KW = p->kw;          \
         const int sh = p->stride_h, sw = p->stride_w, pt = p->pad_top, pl = p->pad_left;                 \
         T *dst = col;                                                                                    \
         for (int c = 0; c < C; c++)                                                                      \
@@ -320,14 +268,14 @@ DEFINE_GEMV(mcuf_f16, f16)
     mcuf_status mcuf_im2col_##SFX(const mcuf_conv2d_params *p, const T *in, T *col)                      \
     {                                                                                                    \
         if (!conv_params_ok(p) || !in || !col) return MCUF_ERR_ARG;                                      \
-        im2col_band_##SFX(p, in, col, 0, p->ho);                                                         \
+        im2col_band_##SFX(p, in, col, 0, p->OH);                                                         \
         return MCUF_OK;                                                                                  \
     }                                                                                                    \
                                                                                                          \
     mcuf_status mcuf_col2im_##SFX(const mcuf_conv2d_params *p, const T *col, T *din)                     \
     {                                                                                                    \
         if (!conv_params_ok(p) || !col || !din) return MCUF_ERR_ARG;                                     \
-        const int C = p->cin, H = p->h, W = p->w, Ho = p->ho, Wo = p->wo, KH = p->kh, KW = p->kw;        \
+        const int C = p->C, H = p->H, W = p->W, Ho = p->OH, Wo = p->OW, KH = p->kh, KW = p->kw;          \
         const int sh = p->stride_h, sw = p->stride_w, pt = p->pad_top, pl = p->pad_left;                 \
         zero_##SFX(din, C * H * W);                                                                      \
         const T *srcrow = col;                                                                           \
@@ -353,8 +301,8 @@ DEFINE_GEMV(mcuf_f16, f16)
         return MCUF_OK;                                                                                  \
     }                                                                                                    \
                                                                                                          \
-    /* db[r] (+)= sum over the row r of X[rows, cols] (row_stride 1 element apart per col) or over a    \
-     * column when transposed; the sum runs in the accumulation type of the policy. */                  \
+    /* db[r] (+)= sum over the row r of X[rows, cols] (row_stride 1 element apart per col) or over a     \
+     * column when transposed; the sum runs in the accumulation type of the policy. */                   \
     static void bias_grad_##SFX(mcuf_acc acc, int accumulate, const T *X, int rows, int cols,            \
                                 size_t s_row, size_t s_col, T *db)                                       \
     {                                                                                                    \
@@ -376,7 +324,7 @@ DEFINE_GEMV(mcuf_f16, f16)
                                   T *out, void *scratch, size_t scratch_bytes)                           \
     {                                                                                                    \
         if (!conv_params_ok(p) || !in || !w || !out) return MCUF_ERR_ARG;                                \
-        const mcuf_matmul_params mp = {p->cout, p->ho * p->wo, p->cin * p->kh * p->kw, p->acc, 0, 1};    \
+        const mcuf_matmul_params mp = {p->OC, p->OH * p->OW, p->C * p->kh * p->kw, p->acc, 0, 1};        \
         if (conv_is_pointwise(p)) return MATMUL(&mp, w, in, bias, out);                                  \
         if (!scratch || scratch_bytes < mcuf_conv2d_##SFX##_min_scratch_size(p)) return MCUF_ERR_SCRATCH; \
         T *col = (T *)scratch;                                                                           \
@@ -384,24 +332,24 @@ DEFINE_GEMV(mcuf_f16, f16)
             mcuf_im2col_##SFX(p, in, col);                                                               \
             return MATMUL(&mp, w, col, bias, out);                                                       \
         }                                                                                                \
-        /* Banded: as many output rows as the scratch holds, each band's product staged in tmp and   \
-         * copied into place (the matmul writes dense rows; a band is a column range of out). When   \
-         * not even one row with all cout staged fits, one row at a time with the output channels    \
-         * staged mc at a time: the tightest arenas pay a few more matmul calls, not more bytes. */  \
-        const int K = p->cin * p->kh * p->kw, Wo = p->wo, HWo = p->ho * p->wo;                           \
+        /* Banded: as many output rows as the scratch holds, each band's product staged in tmp and       \
+         * copied into place (the matmul writes dense rows; a band is a column range of out). When       \
+         * not even one row with all OC staged fits, one row at a time with the output channels          \
+         * staged mc at a time: the tightest arenas pay a few more matmul calls, not more bytes. */      \
+        const int K = p->C * p->kh * p->kw, Wo = p->OW, HWo = p->OH * p->OW;                             \
         const size_t elems = scratch_bytes / sizeof(T);                                                  \
-        int rows = (int)(elems / ((size_t)(K + p->cout) * (size_t)Wo)), mc = p->cout;                    \
+        int rows = (int)(elems / ((size_t)(K + p->OC) * (size_t)Wo)), mc = p->OC;                        \
         if (rows < 1) {                                                                                  \
             rows = 1;                                                                                    \
             mc = (int)((elems - (size_t)K * Wo) / (size_t)Wo);                                           \
         }                                                                                                \
         MCUF_DCHECK(mc >= 1);                                                                            \
         T *tmp = col + (size_t)K * rows * Wo;                                                            \
-        for (int r0 = 0; r0 < p->ho; r0 += rows) {                                                       \
-            const int r1 = r0 + rows < p->ho ? r0 + rows : p->ho, n = (r1 - r0) * Wo;                    \
+        for (int r0 = 0; r0 < p->OH; r0 += rows) {                                                       \
+            const int r1 = r0 + rows < p->OH ? r0 + rows : p->OH, n = (r1 - r0) * Wo;                    \
             im2col_band_##SFX(p, in, col, r0, r1);                                                       \
-            for (int c0 = 0; c0 < p->cout; c0 += mc) {                                                   \
-                const int m = c0 + mc < p->cout ? mc : p->cout - c0;                                     \
+            for (int c0 = 0; c0 < p->OC; c0 += mc) {                                                     \
+                const int m = c0 + mc < p->OC ? mc : p->OC - c0;                                         \
                 const mcuf_matmul_params mb = {m, n, K, p->acc, 0, 1};                                   \
                 mcuf_status st = MATMUL(&mb, w + (size_t)c0 * K, col, bias ? bias + c0 : NULL, tmp);     \
                 if (st != MCUF_OK) return st;                                                            \
@@ -417,21 +365,21 @@ DEFINE_GEMV(mcuf_f16, f16)
     {                                                                                                    \
         if (!conv_params_ok(p) || !dout || !w || !din) return MCUF_ERR_ARG;                              \
         /* dcol[CKK, P] = W[Cout, CKK]^T . dout[Cout, P] */                                              \
-        const mcuf_matmul_params mp = {p->cin * p->kh * p->kw, p->ho * p->wo, p->cout, p->acc, 0, 0};    \
+        const mcuf_matmul_params mp = {p->C * p->kh * p->kw, p->OH * p->OW, p->OC, p->acc, 0, 0};        \
         if (conv_is_pointwise(p)) return MATMUL_TN(&mp, w, dout, NULL, din);                             \
-        if (!scratch || scratch_bytes < mcuf_conv2d_grad_input_##SFX##_scratch_size(p))                 \
+        if (!scratch || scratch_bytes < mcuf_conv2d_grad_input_##SFX##_scratch_size(p))                  \
             return MCUF_ERR_SCRATCH;                                                                     \
         if (conv_grad_input_as_conv(p)) {                                                                \
             /* wt[ci, co, ky, kx] = w[co, ci, kh-1-ky, kw-1-kx]; din = wt . im2col(dout) */              \
             const mcuf_conv2d_params q = conv_transposed_params(p);                                      \
             const int kk = p->kh * p->kw;                                                                \
-            T *wt = (T *)scratch, *col = wt + (size_t)p->cin * p->cout * kk;                             \
-            for (int co = 0; co < p->cout; co++)                                                         \
-                for (int ci = 0; ci < p->cin; ci++)                                                      \
+            T *wt = (T *)scratch, *col = wt + (size_t)p->C * p->OC * kk;                                 \
+            for (int co = 0; co < p->OC; co++)                                                           \
+                for (int ci = 0; ci < p->C; ci++)                                                        \
                     for (int t = 0; t < kk; t++)                                                         \
-                        wt[((size_t)ci * p->cout + co) * kk + t] = w[((size_t)co * p->cin + ci) * kk + kk - 1 - t]; \
+                        wt[((size_t)ci * p->OC + co) * kk + t] = w[((size_t)co * p->C + ci) * kk + kk - 1 - t]; \
             mcuf_im2col_##SFX(&q, dout, col);                                                            \
-            const mcuf_matmul_params mq = {p->cin, p->h * p->w, p->cout * kk, p->acc, 0, 0};             \
+            const mcuf_matmul_params mq = {p->C, p->H * p->W, p->OC * kk, p->acc, 0, 0};                 \
             return MATMUL(&mq, wt, col, NULL, din);                                                      \
         }                                                                                                \
         T *dcol = (T *)scratch;                                                                          \
@@ -444,72 +392,45 @@ DEFINE_GEMV(mcuf_f16, f16)
                                               T *dw, T *db, void *scratch, size_t scratch_bytes)         \
     {                                                                                                    \
         if (!conv_params_ok(p) || !in || !dout || !dw) return MCUF_ERR_ARG;                              \
-        const int P = p->ho * p->wo;                                                                     \
+        const int P = p->OH * p->OW;                                                                     \
         /* dW[Cout, CKK] (+)= dout[Cout, P] . col[CKK, P]^T */                                           \
-        const mcuf_matmul_params mp = {p->cout, p->cin * p->kh * p->kw, P, p->acc, p->accumulate_grad, 0}; \
+        const mcuf_matmul_params mp = {p->OC, p->C * p->kh * p->kw, P, p->acc, p->accumulate_grad, 0};   \
         const T *col = in;                                                                               \
         if (!conv_is_pointwise(p)) {                                                                     \
-            if (!scratch || scratch_bytes < mcuf_conv2d_##SFX##_scratch_size(p)) return MCUF_ERR_SCRATCH; \
+            if (!scratch || scratch_bytes < mcuf_conv2d_grad_weight_##SFX##_scratch_size(p))             \
+                return MCUF_ERR_SCRATCH;                                                                 \
             mcuf_im2col_##SFX(p, in, (T *)scratch);                                                      \
             col = (const T *)scratch;                                                                    \
         }                                                                                                \
         mcuf_status st = MATMUL_NT(&mp, dout, col, NULL, dw);                                            \
-        if (st == MCUF_OK && db) bias_grad_##SFX(p->acc, p->accumulate_grad, dout, p->cout, P, (size_t)P, 1, db); \
+        if (st == MCUF_OK && db) bias_grad_##SFX(p->acc, p->accumulate_grad, dout, p->OC, P, (size_t)P, 1, db); \
         return st;                                                                                       \
     }                                                                                                    \
                                                                                                          \
     mcuf_status mcuf_pointwise_##SFX(const mcuf_pointwise_params *p, const T *in, const T *w,            \
                                      const T *bias, T *out)                                              \
     {                                                                                                    \
-        if (!p || !in || !w || !out || p->cin < 1 || p->cout < 1 || p->hw < 1) return MCUF_ERR_ARG;     \
-        const mcuf_matmul_params mp = {p->cout, p->hw, p->cin, p->acc, 0, 1};                            \
+        if (!p || !in || !w || !out || p->C < 1 || p->OC < 1 || p->HW < 1) return MCUF_ERR_ARG;          \
+        const mcuf_matmul_params mp = {p->OC, p->HW, p->C, p->acc, 0, 1};                                \
         return MATMUL(&mp, w, in, bias, out);                                                            \
     }                                                                                                    \
                                                                                                          \
     mcuf_status mcuf_pointwise_grad_input_##SFX(const mcuf_pointwise_params *p, const T *dout,           \
                                                 const T *w, T *din)                                      \
     {                                                                                                    \
-        if (!p || !dout || !w || !din || p->cin < 1 || p->cout < 1 || p->hw < 1) return MCUF_ERR_ARG;   \
-        const mcuf_matmul_params mp = {p->cin, p->hw, p->cout, p->acc, 0, 0};                            \
+        if (!p || !dout || !w || !din || p->C < 1 || p->OC < 1 || p->HW < 1) return MCUF_ERR_ARG;        \
+        const mcuf_matmul_params mp = {p->C, p->HW, p->OC, p->acc, 0, 0};                                \
         return MATMUL_TN(&mp, w, dout, NULL, din);                                                       \
     }                                                                                                    \
                                                                                                          \
     mcuf_status mcuf_pointwise_grad_weight_##SFX(const mcuf_pointwise_params *p, const T *in,            \
                                                  const T *dout, T *dw, T *db)                            \
     {                                                                                                    \
-        if (!p || !in || !dout || !dw || p->cin < 1 || p->cout < 1 || p->hw < 1) return MCUF_ERR_ARG;   \
-        const mcuf_matmul_params mp = {p->cout, p->cin, p->hw, p->acc, p->accumulate_grad, 0};           \
+        if (!p || !in || !dout || !dw || p->C < 1 || p->OC < 1 || p->HW < 1) return MCUF_ERR_ARG;        \
+        const mcuf_matmul_params mp = {p->OC, p->C, p->HW, p->acc, p->accumulate_grad, 0};               \
         mcuf_status st = MATMUL_NT(&mp, dout, in, NULL, dw);                                             \
-        if (st == MCUF_OK && db) bias_grad_##SFX(p->acc, p->accumulate_grad, dout, p->cout, p->hw, (size_t)p->hw, 1, db); \
-        return st;                                                                                       \
-    }                                                                                                    \
-                                                                                                         \
-    mcuf_status mcuf_linear_##SFX(const mcuf_linear_params *p, const T *x, const T *w, const T *bias,    \
-                                  T *y)                                                                  \
-    {                                                                                                    \
-        if (!p || !x || !w || !y || p->batch < 1 || p->in < 1 || p->out < 1) return MCUF_ERR_ARG;       \
-        if (p->batch == 1 && ACC_OF(p->acc)) {                                                           \
-            linear_gemv_##SFX(p->in, p->out, x, w, bias, y);                                             \
-            return MCUF_OK;                                                                              \
-        }                                                                                                \
-        const mcuf_matmul_params mp = {p->batch, p->out, p->in, p->acc, 0, 0};                           \
-        return MATMUL_NT(&mp, x, w, bias, y);                                                            \
-    }                                                                                                    \
-                                                                                                         \
-    mcuf_status mcuf_linear_grad_input_##SFX(const mcuf_linear_params *p, const T *dy, const T *w, T *dx) \
-    {                                                                                                    \
-        if (!p || !dy || !w || !dx || p->batch < 1 || p->in < 1 || p->out < 1) return MCUF_ERR_ARG;     \
-        const mcuf_matmul_params mp = {p->batch, p->in, p->out, p->acc, 0, 0};                           \
-        return MATMUL(&mp, dy, w, NULL, dx);                                                             \
-    }                                                                                                    \
-                                                                                                         \
-    mcuf_status mcuf_linear_grad_weight_##SFX(const mcuf_linear_params *p, const T *x, const T *dy,      \
-                                              T *dw, T *db)                                              \
-    {                                                                                                    \
-        if (!p || !x || !dy || !dw || p->batch < 1 || p->in < 1 || p->out < 1) return MCUF_ERR_ARG;     \
-        const mcuf_matmul_params mp = {p->out, p->in, p->batch, p->acc, p->accumulate_grad, 0};          \
-        mcuf_status st = MATMUL_TN(&mp, dy, x, NULL, dw);                                                \
-        if (st == MCUF_OK && db) bias_grad_##SFX(p->acc, p->accumulate_grad, dy, p->out, p->batch, 1, (size_t)p->out, db); \
+        if (st == MCUF_OK && db)                                                                         \
+            bias_grad_##SFX(p->acc, p->accumulate_grad, dout, p->OC, p->HW, (size_t)p->HW, 1, db);       \
         return st;                                                                                       \
     }
 
@@ -525,33 +446,33 @@ DEFINE_CONV(float, f32, MCUF_MATMUL_F32, MCUF_MATMUL_NT_F32, MCUF_MATMUL_TN_F32,
  * 6 * NR FMAs, where im2col + matmul pays for writing and re-reading 9 copies of the input. NR <= 7
  * keeps 2*NR accumulators + NR+2 inputs + 6 weights within the 32 FP registers.
  * ---------------------------------------------------------------------------------------------- */
-#define MCUF_ACT_RELU_ 1 /* mcuf_act_kind values (mcuf_eltwise.h), not included to keep headers apart */
+#define MCUF_ACT_RELU_ 1 /* mcuf_act_kind values (mcuf_act.h), not included to keep headers apart */
 #define MCUF_ACT_CLIP_ 2
 #define CONV3X3_MAX_NR 7
 
 static int conv3x3_params_ok(const mcuf_conv2d_3x3_params *p)
 {
-    if (!p || p->cin < 1 || p->h < 1 || p->w < 1 || p->cout < 1 || p->ho < 1 || p->wo < 1) return 0;
-    const int pb = p->ho + 2 - p->h - p->pad_top, pr = p->wo + 2 - p->w - p->pad_left;
+    if (!p || p->C < 1 || p->H < 1 || p->W < 1 || p->OC < 1 || p->OH < 1 || p->OW < 1) return 0;
+    const int pb = p->OH + 2 - p->H - p->pad_top, pr = p->OW + 2 - p->W - p->pad_left;
     return p->pad_top >= 0 && p->pad_top <= 2 && p->pad_left >= 0 && p->pad_left <= 2 && pb >= 0 && pb <= 2 &&
            pr >= 0 && pr <= 2 && p->act >= 0 && p->act <= MCUF_ACT_CLIP_;
 }
 
 static int conv3x3_unpadded(const mcuf_conv2d_3x3_params *p)
 {
-    return p->pad_top == 0 && p->pad_left == 0 && p->ho + 2 == p->h && p->wo + 2 == p->w;
+    return p->pad_top == 0 && p->pad_left == 0 && p->OH + 2 == p->H && p->OW + 2 == p->W;
 }
 
 size_t mcuf_conv2d_f32_3x3_scratch_size(const mcuf_conv2d_3x3_params *p)
 {
     if (!conv3x3_params_ok(p) || conv3x3_unpadded(p)) return 0;
-    return (size_t)p->cin * (size_t)(p->ho + 2) * (size_t)(p->wo + 2) * sizeof(float);
+    return (size_t)p->C * (size_t)(p->OH + 2) * (size_t)(p->OW + 2) * sizeof(float);
 }
 
 size_t mcuf_conv2d_f32_3x3_min_scratch_size(const mcuf_conv2d_3x3_params *p)
 {
     if (!conv3x3_params_ok(p) || conv3x3_unpadded(p)) return 0;
-    const size_t one_row = (size_t)p->cin * 3 * (size_t)(p->wo + 2) * sizeof(float);
+    const size_t one_row = (size_t)p->C * 3 * (size_t)(p->OW + 2) * sizeof(float);
     const size_t full = mcuf_conv2d_f32_3x3_scratch_size(p);
     return one_row < full ? one_row : full;
 }
@@ -563,7 +484,7 @@ typedef struct {
 
 /* Writes `zeros` zeros then copies n floats from s; returns the end. Two zeros at a time with a
  * compiler barrier: otherwise clang turns the loop into a memset call, whose small-size path in
- * picolibc costs ~9 instructions per float on rows a few dozen bytes long (the copy: mcuf_copy.h). */
+ * picolibc costs ~9 instructions per float on rows a few dozen bytes long (the copy: mcuf_copy_run.h). */
 static float *conv3x3_pad_row(float *d, int zeros, const float *s, int n)
 {
     for (; zeros >= 2; zeros -= 2, d += 2) {
@@ -579,8 +500,8 @@ static float *conv3x3_pad_row(float *d, int zeros, const float *s, int n)
  * left pad are one run of zeros. */
 static void conv3x3_pad_band(const mcuf_conv2d_3x3_params *p, const float *in, int pr0, int nrows, float *d)
 {
-    const int H = p->h, W = p->w, pt = p->pad_top, pl = p->pad_left, wp = p->wo + 2;
-    for (int c = 0; c < p->cin; c++) {
+    const int H = p->H, W = p->W, pt = p->pad_top, pl = p->pad_left, wp = p->OW + 2;
+    for (int c = 0; c < p->C; c++) {
         const float *ic = in + (size_t)c * H * W;
         int pending = 0;
         for (int k = 0; k < nrows; k++) {
@@ -609,9 +530,9 @@ static void conv3x3_pad_band(const mcuf_conv2d_3x3_params *p, const float *in, i
 #define CONV3X3_ACT(e, a, n)                                                                             \
     do {                                                                                                 \
         if ((e).act == MCUF_ACT_RELU_)                                                                   \
-            for (int j_ = 0; j_ < (n); j_++) (a)[j_] = CONV_FMAX((a)[j_], 0.0f);                             \
+            for (int j_ = 0; j_ < (n); j_++) (a)[j_] = CONV_FMAX((a)[j_], 0.0f);                         \
         else if ((e).act == MCUF_ACT_CLIP_)                                                              \
-            for (int j_ = 0; j_ < (n); j_++) (a)[j_] = CONV_FMIN(CONV_FMAX((a)[j_], (e).lo), (e).hi);            \
+            for (int j_ = 0; j_ < (n); j_++) (a)[j_] = CONV_FMIN(CONV_FMAX((a)[j_], (e).lo), (e).hi);    \
     } while (0)
 
 /* One input channel's 3x3 taps into s0/s1 (x: the block's top-left tap in that channel). */
@@ -718,8 +639,8 @@ static void conv3x3_band(const mcuf_conv2d_3x3_params *p, const float *x, size_t
     static const conv3x3_block_fn blocks[CONV3X3_MAX_NR + 1] = {
         NULL, conv3x3_block_1, conv3x3_block_2, conv3x3_block_3, conv3x3_block_4,
         conv3x3_block_5, conv3x3_block_6, conv3x3_block_7};
-    const int C = p->cin, Wo = p->wo, OC = p->cout;
-    const size_t HWo = (size_t)p->ho * Wo;
+    const int C = p->C, Wo = p->OW, OC = p->OC;
+    const size_t HWo = (size_t)p->OH * Wo;
     if (C == 1 && Wo >= CONV3X3_C1_MIN_NR) {
         static const conv3x3_c1_strip_fn strips[CONV3X3_C1_MAX_NR - CONV3X3_C1_MIN_NR + 1] = {
             conv3x3_c1_strip_7, conv3x3_c1_strip_8, conv3x3_c1_strip_9, conv3x3_c1_strip_10,
@@ -755,14 +676,14 @@ mcuf_status mcuf_conv2d_f32_3x3(const mcuf_conv2d_3x3_params *p, const float *in
 {
     if (!conv3x3_params_ok(p) || !in || !w || !out) return MCUF_ERR_ARG;
     const conv3x3_epilogue e = {p->act, p->act == MCUF_ACT_CLIP_ ? p->act_lo : 0.0f, p->act_hi};
-    const int Ho = p->ho, Wo = p->wo, wp = Wo + 2;
+    const int Ho = p->OH, Wo = p->OW, wp = Wo + 2;
     if (conv3x3_unpadded(p)) {
-        conv3x3_band(p, in, (size_t)p->h * p->w, p->w, Ho, w, bias, e, out);
+        conv3x3_band(p, in, (size_t)p->H * p->W, p->W, Ho, w, bias, e, out);
         return MCUF_OK;
     }
     if (!scratch || scratch_bytes < mcuf_conv2d_f32_3x3_min_scratch_size(p)) return MCUF_ERR_SCRATCH;
     /* Bands of as many output rows as the scratch holds padded input for (rows + 2 per channel). */
-    const size_t row_bytes = (size_t)p->cin * wp * sizeof(float);
+    const size_t row_bytes = (size_t)p->C * wp * sizeof(float);
     int band = (int)(scratch_bytes / row_bytes) - 2;
     band = band < Ho ? band : Ho;
     float *xp = (float *)scratch;

@@ -1,7 +1,6 @@
 /* mcuf_convert.c: see mcuf_convert.h. The compiler picks fcvt.h.s / vfncvt where the target has
  * them and the soft conversion routines otherwise. */
 #include "mcuf_convert.h"
-#include "mcuf_copy.h"
 
 #include <math.h>
 
@@ -20,14 +19,6 @@ mcuf_status mcuf_convert_f16_f32(int n, const mcuf_f16 *restrict in, float *rest
         return MCUF_ERR_ARG;
     for (int i = 0; i < n; ++i)
         out[i] = (float)in[i];
-    return MCUF_OK;
-}
-
-mcuf_status mcuf_copy_f32(int n, const float *restrict in, float *restrict out)
-{
-    if (n < 0 || (n > 0 && (!in || !out)))
-        return MCUF_ERR_ARG;
-    (void)mcuf_copy_run_f32(out, in, n); /* not memcpy: see mcuf_copy.h */
     return MCUF_OK;
 }
 
@@ -63,14 +54,5 @@ mcuf_status mcuf_dequantize_s8_f32(const mcuf_qparams *q, int n, const int8_t *r
         return MCUF_ERR_ARG;
     for (int i = 0; i < n; ++i)
         out[i] = (float)((int32_t)in[i] - q->zero_point) * q->scale;
-    return MCUF_OK;
-}
-
-mcuf_status mcuf_lut_s8(int n, const int8_t *table, const int8_t *in, int8_t *out)
-{
-    if (n < 0 || (n > 0 && (!table || !in || !out)))
-        return MCUF_ERR_ARG;
-    for (int i = 0; i < n; ++i)
-        out[i] = table[(int32_t)in[i] + 128];
     return MCUF_OK;
 }

@@ -1,6 +1,6 @@
 /* mcuf_dwconv.c: portable C depthwise convolution, forward and both gradients (the reference for the
- * _rvv backend). One body per kernel, instantiated for (element type, accumulator type) pairs:
- * (f16, f16), (f16, float) and (float, float). */
+ * _zfh / _rvv backends), and the grouped FP32 / FP16 forward. One body per kernel, instantiated for
+ * (element type, accumulator type) pairs: (f16, f16), (f16, float) and (float, float). */
 #include "mcuf_dwconv.h"
 
 mcuf_status mcuf_dwconv2d_check(const mcuf_dwconv2d_params *p)
@@ -87,7 +87,7 @@ mcuf_status mcuf_dwconv2d_check(const mcuf_dwconv2d_params *p)
             for (int c = 0; c < q.C; c++)                                                              \
                 corr_plane_##SUF(gy + (size_t)c * OH * OW, OH, OW, 1, 1, kh - 1 - q.pad_top,            \
                                  kw - 1 - q.pad_left, w + (size_t)c * kh * kw, kh, kw, 1,              \
-                                 q.accumulate ? 1 : 2, (T)0, gx + (size_t)c * H * W, H, W);            \
+                                 q.accumulate_grad ? 1 : 2, (T)0, gx + (size_t)c * H * W, H, W);       \
             return;                                                                                    \
         }                                                                                              \
         /* stride > 1: gather, same term order (kernel flipped: i, j descending) */                   \
@@ -97,7 +97,7 @@ mcuf_status mcuf_dwconv2d_check(const mcuf_dwconv2d_params *p)
             T *gxc = gx + (size_t)c * H * W;                                                           \
             for (int ih = 0; ih < H; ih++) {                                                           \
                 for (int iw = 0; iw < W; iw++) {                                                       \
-                    S s = q.accumulate ? (S)gxc[ih * W + iw] : (S)0;                                   \
+                    S s = q.accumulate_grad ? (S)gxc[ih * W + iw] : (S)0;                              \
                     for (int i = kh - 1; i >= 0; i--) {                                                \
                         const int th = ih + q.pad_top - i; /* = oh * sh */                             \
                         if (th < 0 || th % sh != 0 || th / sh >= OH) continue;                         \
@@ -135,7 +135,7 @@ mcuf_status mcuf_dwconv2d_check(const mcuf_dwconv2d_params *p)
                     int ow1 = W - 1 + tj < 0 ? 0 : (W - 1 + tj) / sw + 1;                              \
                     ow1 = ow1 > OW ? OW : ow1;                                                         \
                     T *dst = &gw[((size_t)c * kh + i) * kw + j];                                       \
-                    S s = q.accumulate ? (S)*dst : (S)0;                                               \
+                    S s = q.accumulate_grad ? (S)*dst : (S)0;                                          \
                     for (int oh = oh0; oh < oh1; oh++) {                                               \
                         const T *g = gyc + (size_t)oh * OW;                                            \
                         const T *xr = xc + (ptrdiff_t)(oh * sh - ti) * W + (ow0 * sw - tj);            \
@@ -145,7 +145,7 @@ mcuf_status mcuf_dwconv2d_check(const mcuf_dwconv2d_params *p)
                 }                                                                                      \
             }                                                                                          \
             if (gb) {                                                                                  \
-                S s = q.accumulate ? (S)gb[c] : (S)0;                                                  \
+                S s = q.accumulate_grad ? (S)gb[c] : (S)0;                                             \
                 for (int k = 0; k < OH * OW; k++) s = (S)(s + (S)gyc[k]);                              \
                 gb[c] = (T)s;                                                                          \
             }                                                                                          \
@@ -224,3 +224,61 @@ mcuf_status mcuf_dwconv2d_grad_weight_f32(const mcuf_dwconv2d_params *p, const f
     gw_ff(p, x, grad_y, grad_w, grad_bias);
     return MCUF_OK;
 }
+
+/* ---------------------------------------------------------------------------------- grouped conv */
+
+static int imax(int a, int b) { return a > b ? a : b; }
+static int imin(int a, int b) { return a < b ? a : b; }
+
+static mcuf_status gconv_check(const mcuf_gconv2d_params *p, const void *in, const void *w, const void *out)
+{
+    if (!p || !in || !w || !out) return MCUF_ERR_ARG;
+    if (p->C < 1 || p->H < 1 || p->W < 1 || p->OC < 1 || p->OH < 1 || p->OW < 1 || p->kh < 1 || p->kw < 1 ||
+        p->stride_h < 1 || p->stride_w < 1 || p->group < 1)
+        return MCUF_ERR_ARG;
+    if (p->pad_top < 0 || p->pad_left < 0 || p->pad_bottom < 0 || p->pad_right < 0) return MCUF_ERR_ARG;
+    if (p->C % p->group != 0 || p->OC % p->group != 0) return MCUF_ERR_SHAPE;
+    const int hp = p->H + p->pad_top + p->pad_bottom, wp = p->W + p->pad_left + p->pad_right;
+    if (hp < p->kh || wp < p->kw) return MCUF_ERR_SHAPE;
+    if (p->OH != (hp - p->kh) / p->stride_h + 1 || p->OW != (wp - p->kw) / p->stride_w + 1) return MCUF_ERR_SHAPE;
+    return MCUF_OK;
+}
+
+/* Per output: the clipped kernel row/column ranges, then a plain FP32 sum (no per-tap test). */
+#define DEFINE_GCONV(NAME, T)                                                                          \
+    mcuf_status NAME(const mcuf_gconv2d_params *p, const T *in, const T *w, const T *bias, T *out)     \
+    {                                                                                                  \
+        mcuf_status st = gconv_check(p, in, w, out);                                                   \
+        if (st != MCUF_OK) return st;                                                                  \
+        const int H = p->H, W = p->W, kh = p->kh, kw = p->kw;                                          \
+        const int cpg = p->C / p->group, opg = p->OC / p->group;                                       \
+        for (int oc = 0; oc < p->OC; oc++) {                                                           \
+            const T *in_g = in + (size_t)(oc / opg) * cpg * H * W;                                     \
+            const T *wc = w + (size_t)oc * cpg * kh * kw;                                              \
+            const float b = bias ? (float)bias[oc] : 0.0f;                                             \
+            T *o = out + (size_t)oc * p->OH * p->OW;                                                   \
+            for (int oh = 0; oh < p->OH; oh++) {                                                       \
+                const int ih0 = oh * p->stride_h - p->pad_top;                                         \
+                const int i0 = imax(-ih0, 0), i1 = imin(H - ih0, kh);                                  \
+                for (int ow = 0; ow < p->OW; ow++) {                                                   \
+                    const int iw0 = ow * p->stride_w - p->pad_left;                                    \
+                    const int j0 = imax(-iw0, 0), j1 = imin(W - iw0, kw);                              \
+                    float acc = b;                                                                     \
+                    for (int ci = 0; ci < cpg; ci++) {                                                 \
+                        const T *xc = in_g + (size_t)ci * H * W;                                       \
+                        const T *wk = wc + (size_t)ci * kh * kw;                                       \
+                        for (int i = i0; i < i1; i++) {                                                \
+                            const T *xr = xc + (ih0 + i) * W + iw0 + j0; /* first tap inside */        \
+                            const T *wr = wk + i * kw + j0;                                            \
+                            for (int j = 0; j < j1 - j0; j++) acc += (float)xr[j] * (float)wr[j];      \
+                        }                                                                              \
+                    }                                                                                  \
+                    o[oh * p->OW + ow] = (T)acc;                                                       \
+                }                                                                                      \
+            }                                                                                          \
+        }                                                                                              \
+        return MCUF_OK;                                                                                \
+    }
+
+DEFINE_GCONV(mcuf_gconv2d_f32, float)
+DEFINE_GCONV(mcuf_gconv2d_f16, mcuf_f16)

@@ -392,20 +392,20 @@ mcuf_status mcuf_dwconv2d_grad_input_f16_rvv(const mcuf_dwconv2d_params *p, cons
         if (p->kh == 3 && p->kw == 3 && p->stride_h == 1 && p->stride_w == 1 &&
             (size_t)p->C >= 2 * __riscv_vsetvlmax_e16m1()) {
             conv3_lanes_f32acc(p->C, grad_y, p->OH, p->OW, 1, 1, 2 - p->pad_top, 2 - p->pad_left, w, 1,
-                               p->accumulate ? 1 : 2, NULL, grad_x, p->H, p->W);
+                               p->accumulate_grad ? 1 : 2, NULL, grad_x, p->H, p->W);
             return MCUF_OK;
         }
         return mcuf_dwconv2d_grad_input_f16_zfh(p, grad_y, w, grad_x);
     }
     if (!flat_ok(p)) {
-        if (!p->accumulate) fill_planes(p->C, (size_t)p->H * p->W, NULL, grad_x);
+        if (!p->accumulate_grad) fill_planes(p->C, (size_t)p->H * p->W, NULL, grad_x);
         gin_general(p, grad_y, w, grad_x);
         return MCUF_OK;
     }
     /* grad_x = correlation of grad_y with the flipped kernel, pads kh-1-pad_top, kw-1-pad_left */
     const mcuf_dwconv2d_params q = *p;
     if ((size_t)q.H * q.W <= SMALL_PLANE_STRIPS * __riscv_vsetvlmax_e16m8()) {
-        if (!q.accumulate) fill_planes(q.C, (size_t)q.H * q.W, NULL, grad_x);
+        if (!q.accumulate_grad) fill_planes(q.C, (size_t)q.H * q.W, NULL, grad_x);
         /* grad_x[ih, iw] += w[i, j] * grad_y[ih + pad_top - i, iw + pad_left - j], kernel flipped */
         for (int i = q.kh - 1; i >= 0; i--)
             for (int j = q.kw - 1; j >= 0; j--)
@@ -418,12 +418,12 @@ mcuf_status mcuf_dwconv2d_grad_input_f16_rvv(const mcuf_dwconv2d_params *p, cons
     if (q.kh == 3 && q.kw == 3 && q.pad_left == 1 && q.pad_top >= 1 && q.W >= 2) {
         for (int c = 0; c < q.C; c++)
             flat_plane3(q.H, q.OH, q.W, 2 - q.pad_top, 1, grad_y + (size_t)c * q.OH * q.W, w + (size_t)c * 9,
-                        q.accumulate ? 1 : 2, (mcuf_f16)0, grad_x + (size_t)c * q.H * q.W);
+                        q.accumulate_grad ? 1 : 2, (mcuf_f16)0, grad_x + (size_t)c * q.H * q.W);
         return MCUF_OK;
     }
     for (int c = 0; c < q.C; c++)
         flat_plane(q.H, q.OH, q.W, q.kh - 1 - q.pad_top, q.kw - 1 - q.pad_left, q.kh, q.kw, 1,
-                   grad_y + (size_t)c * q.OH * q.W, w + (size_t)c * q.kh * q.kw, q.accumulate ? 1 : 2, (mcuf_f16)0,
+                   grad_y + (size_t)c * q.OH * q.W, w + (size_t)c * q.kh * q.kw, q.accumulate_grad ? 1 : 2, (mcuf_f16)0,
                    grad_x + (size_t)c * q.H * q.W, col, rps);
     return MCUF_OK;
 }
@@ -529,7 +529,7 @@ static float flat_dot_f32(const mcuf_f16 *gy, const mcuf_f16 *x, int r0, int r1,
         a00 = INIT(gw + 0), a01 = INIT(gw + 1), a02 = INIT(gw + 2), a10 = INIT(gw + 3);               \
         a11 = INIT(gw + 4), a12 = INIT(gw + 5), a20 = INIT(gw + 6), a21 = INIT(gw + 7);               \
         a22 = INIT(gw + 8);                                                                           \
-        ab = grad_bias && q.accumulate ? INITB(grad_bias + c0) : ZERO;                                \
+        ab = grad_bias && q.accumulate_grad ? INITB(grad_bias + c0) : ZERO;                           \
         const mcuf_f16 *xc = x + (size_t)c0 * pin, *gc = grad_y + (size_t)c0 * pout;                  \
         for (int oh = 0; oh < q.OH; oh++) {                                                           \
             const int ih0 = oh * q.stride_h - q.pad_top;                                              \
@@ -591,7 +591,7 @@ static void gw3_f16(const mcuf_dwconv2d_params *p, const mcuf_f16 *x, const mcuf
 #define MACC(acc, a, b) __riscv_vfmacc_vv_f16m2((acc), (a), (b), vl)
 #define ADD(acc, a) __riscv_vfadd_vv_f16m2((acc), (a), vl)
 #define ZEROV __riscv_vfmv_v_f_f16m2((mcuf_f16)0, vl)
-#define INIT(ptr) (q.accumulate ? __riscv_vlse16_v_f16m2((ptr), 18, vl) : ZEROV)
+#define INIT(ptr) (q.accumulate_grad ? __riscv_vlse16_v_f16m2((ptr), 18, vl) : ZEROV)
 #define INITB(ptr) __riscv_vle16_v_f16m2((ptr), vl)
 #define STORE(ptr, v) __riscv_vsse16_v_f16m2((ptr), 18, (v), vl)
 #define STOREB(ptr, v) __riscv_vse16_v_f16m2((ptr), (v), vl)
@@ -620,7 +620,7 @@ static void gw3_f32(const mcuf_dwconv2d_params *p, const mcuf_f16 *x, const mcuf
 #define MACC(acc, a, b) __riscv_vfwmacc_vv_f32m2((acc), (a), (b), vl)
 #define ADD(acc, a) __riscv_vfwadd_wv_f32m2((acc), (a), vl)
 #define ZEROV __riscv_vfmv_v_f_f32m2(0.0f, vl)
-#define INIT(ptr) (q.accumulate ? __riscv_vfwcvt_f_f_v_f32m2(__riscv_vlse16_v_f16m1((ptr), 18, vl), vl) : ZEROV)
+#define INIT(ptr) (q.accumulate_grad ? __riscv_vfwcvt_f_f_v_f32m2(__riscv_vlse16_v_f16m1((ptr), 18, vl), vl) : ZEROV)
 #define INITB(ptr) __riscv_vfwcvt_f_f_v_f32m2(__riscv_vle16_v_f16m1((ptr), vl), vl)
 #define STORE(ptr, v) __riscv_vsse16_v_f16m1((ptr), 18, __riscv_vfncvt_f_f_w_f16m1((v), vl), vl)
 #define STOREB(ptr, v) __riscv_vse16_v_f16m1((ptr), __riscv_vfncvt_f_f_w_f16m1((v), vl), vl)
@@ -693,7 +693,7 @@ mcuf_status mcuf_dwconv2d_grad_weight_f16_rvv(const mcuf_dwconv2d_params *p, con
                     }
                     if (!acc32) s = (float)s16;
                 }
-                put(dst, s, p->accumulate);
+                put(dst, s, p->accumulate_grad);
             }
         }
         if (grad_bias) {
@@ -720,7 +720,7 @@ mcuf_status mcuf_dwconv2d_grad_weight_f16_rvv(const mcuf_dwconv2d_params *p, con
                 vfloat16m1_t r = __riscv_vfredusum_vs_f16m8_f16m1(acc, __riscv_vfmv_s_f_f16m1((mcuf_f16)0, 1), vlmax);
                 s = (float)__riscv_vfmv_f_s_f16m1_f16(r);
             }
-            put(&grad_bias[c], s, p->accumulate);
+            put(&grad_bias[c], s, p->accumulate_grad);
         }
     }
     return MCUF_OK;

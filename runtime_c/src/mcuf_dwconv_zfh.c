@@ -228,7 +228,7 @@ mcuf_status mcuf_dwconv2d_grad_input_f16_zfh(const mcuf_dwconv2d_params *p, cons
     if (!fast_ok(p) || pt > 1 || pl > 1 || pb > 1 || pr > 1 || !width_ok(p->OW) || !width_ok(p->OH))
         return mcuf_dwconv2d_grad_input_f16(p, grad_y, w, grad_x);
     const mcuf_dwconv2d_params q = *p;
-    const int init = q.accumulate ? 1 : 2;
+    const int init = q.accumulate_grad ? 1 : 2;
     for (int c = 0; c < q.C; c++) {
         const T *gyc = grad_y + (size_t)c * q.OH * q.OW;
         T *gxc = grad_x + (size_t)c * q.H * q.W;
@@ -382,21 +382,21 @@ mcuf_status mcuf_dwconv2d_grad_weight_f16_zfh(const mcuf_dwconv2d_params *p, con
         T *gw = grad_w + (size_t)c * 9;
         if (q.acc == MCUF_ACC_F32) {
             float acc[9];
-            for (int t = 0; t < 9; t++) acc[t] = q.accumulate ? (float)gw[t] : 0.0f;
+            for (int t = 0; t < 9; t++) acc[t] = q.accumulate_grad ? (float)gw[t] : 0.0f;
             gw_plane_f(xc, q.H, q.W, gyc, q.OH, q.OW, q.pad_top, q.pad_left, q.pad_bottom, q.pad_right, acc);
             for (int t = 0; t < 9; t++) gw[t] = (T)acc[t];
             if (grad_bias) {
-                float s = q.accumulate ? (float)grad_bias[c] : 0.0f;
+                float s = q.accumulate_grad ? (float)grad_bias[c] : 0.0f;
                 for (int k = 0; k < n; k++) s += (float)gyc[k];
                 grad_bias[c] = (T)s;
             }
         } else {
             T acc[9];
-            for (int t = 0; t < 9; t++) acc[t] = q.accumulate ? gw[t] : (T)0;
+            for (int t = 0; t < 9; t++) acc[t] = q.accumulate_grad ? gw[t] : (T)0;
             gw_plane_h(xc, q.H, q.W, gyc, q.OH, q.OW, q.pad_top, q.pad_left, q.pad_bottom, q.pad_right, acc);
             for (int t = 0; t < 9; t++) gw[t] = acc[t];
             if (grad_bias) {
-                T s = q.accumulate ? grad_bias[c] : (T)0;
+                T s = q.accumulate_grad ? grad_bias[c] : (T)0;
                 for (int k = 0; k < n; k++) s = (T)(s + gyc[k]);
                 grad_bias[c] = s;
             }

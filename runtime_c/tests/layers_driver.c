@@ -69,7 +69,7 @@ static int run_case(const int32_t *r, const float *fp)
         .C = r[CASE_C], .H = r[CASE_H], .W = r[CASE_W], .OH = r[CASE_OH], .OW = r[CASE_OW], .kh = r[CASE_KH],
         .kw = r[CASE_KW], .stride_h = r[CASE_SH], .stride_w = r[CASE_SW], .pad_top = r[CASE_PT],
         .pad_left = r[CASE_PL], .pad_bottom = r[CASE_PB], .pad_right = r[CASE_PR], .acc = (mcuf_acc)r[CASE_ACC],
-        .accumulate = (uint8_t)r[CASE_ACCUMULATE]};
+        .accumulate_grad = (uint8_t)r[CASE_ACCUMULATE]};
     const mcuf_pool2d_params pp = {
         .C = r[CASE_C], .H = r[CASE_H], .W = r[CASE_W], .OH = r[CASE_OH], .OW = r[CASE_OW], .kh = r[CASE_KH],
         .kw = r[CASE_KW], .stride_h = r[CASE_SH], .stride_w = r[CASE_SW], .pad_top = r[CASE_PT],

@@ -1,4 +1,4 @@
-/* s8_driver.c: runs a table of int8 conv / dwconv / fc cases (tests/target/test_s8_qemu.py and the
+/* s8_driver.c: runs a table of int8 conv / dwconv / linear cases (tests/target/test_s8_qemu.py and the
  * int8 benchmark) and reports the retired instructions of each kernel call as region "case<i>".
  *
  * Inputs (tensor files):
@@ -9,7 +9,9 @@
 #include <stdint.h>
 
 #include "mcuf_io.h"
-#include "mcuf_s8.h"
+#include "mcuf_conv.h"
+#include "mcuf_dwconv.h"
+#include "mcuf_linear.h"
 
 enum {
     KIND_CONV = 0, KIND_DWCONV = 1, KIND_FC = 2, KIND_FC_PACKED = 3, KIND_CONV_S4 = 4, KIND_CONV_S2 = 5,
@@ -18,7 +20,7 @@ enum {
 enum {
     F_KIND, F_C, F_H, F_W, F_OC, F_OH, F_OW, F_KH, F_KW, F_SH, F_SW, F_PT, F_PL, F_PB, F_PR, F_GROUP,
     F_IN_ZP, F_OUT_ZP, F_ACT_MIN, F_ACT_MAX, F_X_OFF, F_W_OFF, F_I32_OFF, F_OUT_OFF, F_ROWS, S8_ROW
-}; /* fc rows: C = in_features, OC = out_features, OH = OW = 1, ROWS = rows; conv rows: ROWS = 1 */
+}; /* linear rows: C = in_features, OC = out_features, OH = OW = 1, ROWS = batch; conv rows: ROWS = 1 */
 
 #define MAX_CASES 64
 #define I8_BYTES (1 << 20)
@@ -50,24 +52,28 @@ int main(void)
         const int kind = r[F_KIND];
         const int8_t *x = i8 + r[F_X_OFF], *w = i8 + r[F_W_OFF];
         if (kind == KIND_FC || kind == KIND_FC_PACKED || kind == KIND_FC_S4 || kind == KIND_FC_S2) {
-            const mcuf_fc_s8_params p = {r[F_ROWS], r[F_C], OC, r[F_OUT_ZP], (int8_t)r[F_ACT_MIN],
-                                         (int8_t)r[F_ACT_MAX], mult, shift};
+            const mcuf_linear_s8_params p = {r[F_ROWS], r[F_C], OC, r[F_OUT_ZP], (int8_t)r[F_ACT_MIN],
+                                             (int8_t)r[F_ACT_MAX], mult, shift};
             t0 = mcuf_io_instret();
-            if (kind == KIND_FC) st = mcuf_fc_s8(&p, x, w, bias, o);
-            else if (kind == KIND_FC_PACKED) st = mcuf_fc_s8_packed(&p, x, w, bias, o);
-            else if (kind == KIND_FC_S4) st = mcuf_fc_s8_s4(&p, x, (const uint8_t *)w, bias, o);
-            else st = mcuf_fc_s8_s2(&p, x, (const uint8_t *)w, bias, o);
+            if (kind == KIND_FC) st = mcuf_linear_s8(&p, x, w, bias, o);
+            else if (kind == KIND_FC_PACKED) st = mcuf_linear_s8_packed(&p, x, w, bias, o);
+            else if (kind == KIND_FC_S4) st = mcuf_linear_s8w4(&p, x, (const uint8_t *)w, bias, o);
+            else st = mcuf_linear_s8w2(&p, x, (const uint8_t *)w, bias, o);
         } else {
             const mcuf_conv2d_s8_params p = {
                 r[F_C], r[F_H], r[F_W], OC, r[F_OH], r[F_OW], r[F_KH], r[F_KW], r[F_SH], r[F_SW], r[F_PT],
                 r[F_PL], r[F_PB], r[F_PR], r[F_GROUP], r[F_IN_ZP], r[F_OUT_ZP], (int8_t)r[F_ACT_MIN],
                 (int8_t)r[F_ACT_MAX], mult, shift};
-            if (mcuf_conv2d_s8_scratch_size(&p) > sizeof scratch) return 4;
+            const size_t need = kind == KIND_DWCONV ? mcuf_dwconv2d_s8_scratch_size(&p)
+                                : kind == KIND_CONV_S4 ? mcuf_conv2d_s8w4_scratch_size(&p)
+                                : kind == KIND_CONV_S2 ? mcuf_conv2d_s8w2_scratch_size(&p)
+                                                       : mcuf_conv2d_s8_scratch_size(&p);
+            if (need > sizeof scratch) return 4;
             t0 = mcuf_io_instret();
             if (kind == KIND_CONV) st = mcuf_conv2d_s8(&p, x, w, bias, o, scratch);
-            else if (kind == KIND_CONV_S4) st = mcuf_conv2d_s8_s4(&p, x, (const uint8_t *)w, bias, o, scratch);
-            else if (kind == KIND_CONV_S2) st = mcuf_conv2d_s8_s2(&p, x, (const uint8_t *)w, bias, o, scratch);
-            else st = mcuf_dwconv2d_s8(&p, x, w, bias, o);
+            else if (kind == KIND_CONV_S4) st = mcuf_conv2d_s8w4(&p, x, (const uint8_t *)w, bias, o, scratch);
+            else if (kind == KIND_CONV_S2) st = mcuf_conv2d_s8w2(&p, x, (const uint8_t *)w, bias, o, scratch);
+            else st = mcuf_dwconv2d_s8(&p, x, w, bias, o, scratch);
         }
         const uint64_t t1 = mcuf_io_instret();
         if (st != MCUF_OK) return 10 + c;

@@ -1,5 +1,5 @@
-/* test_conv.c: standalone test of conv2d (im2col + matmul, col2im), pointwise conv and linear, FP16 and
- * FP32: hand-computed small cases (integers, exact in FP16) for forward, input gradient, weight and
+/* test_conv.c: standalone test of conv2d (im2col + matmul, col2im), pointwise conv and the direct 3x3
+ * conv, FP16 and FP32 (the int8 conv: test_s8.c): hand-computed small cases (integers, exact in FP16) for forward, input gradient, weight and
  * bias gradient, stride, padding, gradient accumulation, and the argument / scratch errors.
  * Returns the number of failures (0: pass). */
 #include <stdio.h>
@@ -68,8 +68,8 @@ static void conv_cases(void)
     for (size_t t = 0; t < sizeof CASES / sizeof CASES[0]; t++) {
         const conv_case *c = &CASES[t];
         const mcuf_conv2d_params *p = &c->p;
-        const int nx = n_of(p->cin, p->h, p->w), nw = n_of(p->cout, p->cin, p->kh * p->kw);
-        const int no = n_of(p->cout, p->ho, p->wo);
+        const int nx = n_of(p->C, p->H, p->W), nw = n_of(p->OC, p->C, p->kh * p->kw);
+        const int no = n_of(p->OC, p->OH, p->OW);
         /* FP32 */
         {
             float out[MAXN], dx[MAXN], dw[MAXN], db[MAXN];
@@ -82,7 +82,7 @@ static void conv_cases(void)
             for (int i = 0; i < no; i++) CHECK(out[i] == c->out[i], "%s f32 out[%d] = %g", c->name, i, (double)out[i]);
             for (int i = 0; i < nx; i++) CHECK(dx[i] == c->dx[i], "%s f32 dx[%d] = %g", c->name, i, (double)dx[i]);
             for (int i = 0; i < nw; i++) CHECK(dw[i] == c->dw[i], "%s f32 dw[%d] = %g", c->name, i, (double)dw[i]);
-            for (int i = 0; i < p->cout; i++) CHECK(db[i] == c->db[i], "%s f32 db[%d] = %g", c->name, i, (double)db[i]);
+            for (int i = 0; i < p->OC; i++) CHECK(db[i] == c->db[i], "%s f32 db[%d] = %g", c->name, i, (double)db[i]);
         }
         /* FP16 */
         {
@@ -98,33 +98,9 @@ static void conv_cases(void)
             for (int i = 0; i < no; i++) CHECK((float)out[i] == c->out[i], "%s f16 out[%d]", c->name, i);
             for (int i = 0; i < nx; i++) CHECK((float)dx[i] == c->dx[i], "%s f16 dx[%d]", c->name, i);
             for (int i = 0; i < nw; i++) CHECK((float)dw[i] == c->dw[i], "%s f16 dw[%d]", c->name, i);
-            for (int i = 0; i < p->cout; i++) CHECK((float)db[i] == c->db[i], "%s f16 db[%d]", c->name, i);
+            for (int i = 0; i < p->OC; i++) CHECK((float)db[i] == c->db[i], "%s f16 db[%d]", c->name, i);
         }
     }
-}
-
-/* y = x . W^T + b with x [2, 2] = [[1,2],[3,4]], W [3, 2] = [[1,0],[0,1],[1,1]], b = [0,0,1];
- * dy = [[1,0,1],[0,1,0]] -> dx = dy.W = [[2,1],[0,1]], dW = dy^T.x = [[1,2],[3,4],[1,2]], db = [1,1,1]. */
-static void linear_case(void)
-{
-    const mcuf_linear_params p = {2, 2, 3, MCUF_ACC_F32, 0};
-    const float x[4] = {1, 2, 3, 4}, w[6] = {1, 0, 0, 1, 1, 1}, b[3] = {0, 0, 1}, dy[6] = {1, 0, 1, 0, 1, 0};
-    const float y_ref[6] = {1, 2, 4, 3, 4, 8}, dx_ref[4] = {2, 1, 0, 1}, dw_ref[6] = {1, 2, 3, 4, 1, 2};
-    float y[6], dx[4], dw[6], db[3];
-    mcuf_f16 xh[4], wh[6], bh[3], dyh[6], yh[6], dxh[4], dwh[6], dbh[3];
-    for (int i = 0; i < 6; i++) wh[i] = (mcuf_f16)w[i], dyh[i] = (mcuf_f16)dy[i];
-    for (int i = 0; i < 4; i++) xh[i] = (mcuf_f16)x[i];
-    for (int i = 0; i < 3; i++) bh[i] = (mcuf_f16)b[i];
-    CHECK(mcuf_linear_f32(&p, x, w, b, y) == MCUF_OK, "linear f32");
-    CHECK(mcuf_linear_grad_input_f32(&p, dy, w, dx) == MCUF_OK, "linear f32 gin");
-    CHECK(mcuf_linear_grad_weight_f32(&p, x, dy, dw, db) == MCUF_OK, "linear f32 gw");
-    CHECK(mcuf_linear_f16(&p, xh, wh, bh, yh) == MCUF_OK, "linear f16");
-    CHECK(mcuf_linear_grad_input_f16(&p, dyh, wh, dxh) == MCUF_OK, "linear f16 gin");
-    CHECK(mcuf_linear_grad_weight_f16(&p, xh, dyh, dwh, dbh) == MCUF_OK, "linear f16 gw");
-    for (int i = 0; i < 6; i++) CHECK(y[i] == y_ref[i] && (float)yh[i] == y_ref[i], "linear y[%d]", i);
-    for (int i = 0; i < 4; i++) CHECK(dx[i] == dx_ref[i] && (float)dxh[i] == dx_ref[i], "linear dx[%d]", i);
-    for (int i = 0; i < 6; i++) CHECK(dw[i] == dw_ref[i] && (float)dwh[i] == dw_ref[i], "linear dw[%d]", i);
-    for (int i = 0; i < 3; i++) CHECK(db[i] == 1.0f && (float)dbh[i] == 1.0f, "linear db[%d]", i);
 }
 
 /* Pointwise functions against the conv2d pointwise path of the same case. */
@@ -150,6 +126,7 @@ static void errors(void)
     const size_t sb = mcuf_conv2d_f32_scratch_size(&p);
     const size_t gb = mcuf_conv2d_grad_input_f32_scratch_size(&p);
     CHECK(sb == 4 * 4 * sizeof(float), "scratch size %u", (unsigned)sb); /* im2col [4, 4] */
+    CHECK(mcuf_conv2d_grad_weight_f32_scratch_size(&p) == sb, "grad weight scratch size");
     /* stride 1: flipped weights [1, 4] + im2col of dout [4, 9] */
     CHECK(gb == (4 + 4 * 9) * sizeof(float), "grad input scratch size %u", (unsigned)gb);
     CHECK(mcuf_conv2d_f32(&p, x, x, NULL, out, NULL, sb) == MCUF_ERR_SCRATCH, "NULL scratch");
@@ -172,10 +149,8 @@ static void errors(void)
     CHECK(mcuf_conv2d_f32(&p, NULL, x, NULL, out, scratch, sb) == MCUF_ERR_ARG, "NULL input");
     CHECK(mcuf_conv2d_f32(NULL, x, x, NULL, out, scratch, sb) == MCUF_ERR_ARG, "NULL params");
     CHECK(mcuf_conv2d_grad_weight_f32(&p, x, x, NULL, NULL, scratch, sb) == MCUF_ERR_ARG, "NULL dw");
-    const mcuf_linear_params lp = {0, 2, 3, MCUF_ACC_F32, 0};
-    CHECK(mcuf_linear_f32(&lp, x, x, NULL, out) == MCUF_ERR_ARG, "linear batch 0");
     const mcuf_pointwise_params pp = {2, 2, 0, MCUF_ACC_F32, 0};
-    CHECK(mcuf_pointwise_f32(&pp, x, x, NULL, out) == MCUF_ERR_ARG, "pointwise hw 0");
+    CHECK(mcuf_pointwise_f32(&pp, x, x, NULL, out) == MCUF_ERR_ARG, "pointwise HW 0");
 }
 
 /* Direct 3x3 conv, hand-computed: x = 1..20 as [1, 4, 5] (cin 1: the strip path is for wo >= 7, so
@@ -260,7 +235,6 @@ int main(void)
 {
     conv_cases();
     conv3x3_cases();
-    linear_case();
     pointwise_case();
     errors();
     printf("test_conv: %d failure(s)\n", failures);

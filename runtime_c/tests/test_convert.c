@@ -1,4 +1,4 @@
-/* test_convert.c: FP32 <-> FP16 conversion against known IEEE 754 binary16 bit patterns, and mcuf_copy_f32.
+/* test_convert.c: FP32 <-> FP16 conversion against known IEEE 754 binary16 bit patterns.
  * Expected bits worked out by hand from the binary16 definition (1 sign, 5 exponent bits with
  * bias 15, 10 mantissa bits), round to nearest even. */
 #include <math.h>
@@ -65,35 +65,6 @@ int main(void)
         printf("FAIL NULL pointers not rejected\n");
         failures++;
     }
-    /* mcuf_copy_f32 copies 8 at a time plus a tail: lengths around the unroll, with guard elements
-     * on both sides that must stay untouched, and the source bit-exact (NaN and -0 included). */
-    static const int lengths[] = {0, 1, 7, 8, 9, 15, 16, 17, 33};
-    for (size_t t = 0; t < sizeof lengths / sizeof lengths[0]; ++t) {
-        const int len = lengths[t];
-        float src[40], dst[42];
-        for (int i = 0; i < 40; ++i)
-            src[i] = (float)(i * 3 + 1) * (i % 2 ? -0.5f : 0.25f);
-        src[0] = -0.0f;
-        src[5] = NAN;
-        for (int i = 0; i < 42; ++i)
-            dst[i] = 1234.5f;
-        if (mcuf_copy_f32(len, src, dst + 1) != MCUF_OK) {
-            printf("FAIL copy %d: status\n", len);
-            failures++;
-        }
-        if (memcmp(dst + 1, src, (size_t)len * sizeof(float)) != 0) {
-            printf("FAIL copy %d: data differs\n", len);
-            failures++;
-        }
-        if (dst[0] != 1234.5f || dst[len + 1] != 1234.5f) {
-            printf("FAIL copy %d: wrote outside the destination\n", len);
-            failures++;
-        }
-    }
-    if (mcuf_copy_f32(-1, NULL, NULL) != MCUF_ERR_ARG || mcuf_copy_f32(2, NULL, NULL) != MCUF_ERR_ARG) {
-        printf("FAIL copy: bad arguments not rejected\n");
-        failures++;
-    }
-    printf("%d cases, %d failures\n", n + 2 + (int)(sizeof lengths / sizeof lengths[0]) + 1, failures);
+    printf("%d cases, %d failures\n", n + 2, failures);
     return failures != 0;
 }

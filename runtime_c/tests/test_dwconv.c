@@ -30,7 +30,7 @@ typedef struct {
     float gb[2];   /* expected bias gradient */
 } dw_case;
 
-/* p fields: C, H, W, OH, OW, kh, kw, stride_h, stride_w, pad_top, pad_left, pad_bottom, pad_right, acc, accumulate */
+/* p fields: C, H, W, OH, OW, kh, kw, stride_h, stride_w, pad_top, pad_left, pad_bottom, pad_right, acc, accumulate_grad */
 static const dw_case CASES[] = {
     {"3x3 ones, pad 1, bias 1",
      {1, 3, 3, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, MCUF_ACC_F32, 0},
@@ -77,7 +77,7 @@ static void run_f32(const dw_case *t)
     for (int c = 0; c < p->C; c++) CHECK(gb[c] == t->gb[c], "%s gb[%d] = %g, want %g", t->name, c, gb[c], t->gb[c]);
     /* accumulate = 1 adds to what is there */
     mcuf_dwconv2d_params q = *p;
-    q.accumulate = 1;
+    q.accumulate_grad = 1;
     CHECK(mcuf_dwconv2d_grad_weight_f32(&q, t->x, t->gy, gw, gb) == MCUF_OK, "%s gw acc", t->name);
     for (int i = 0; i < w_elems(p); i++) CHECK(gw[i] == 2 * t->gw[i], "%s gw acc[%d]", t->name, i);
     CHECK(mcuf_dwconv2d_grad_input_f32(&q, t->gy, t->w, gx) == MCUF_OK, "%s gin acc", t->name);

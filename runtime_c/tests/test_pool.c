@@ -1,5 +1,6 @@
 /* test_pool.c: max / average / global average pooling forward and backward on hand-computed cases
- * (FP32 and FP16; values exact in both), and the error statuses. */
+ * (FP32 and FP16; values exact in both), a ceil_mode window with the three count_include_pad
+ * divisors, and the error statuses. (int8 pooling: test_s8.c.) */
 #include <stdio.h>
 
 #include "mcuf_pool.h"
@@ -67,6 +68,31 @@ static void run(const pool_case *t)
     for (int i = 0; i < nout; i++) CHECK((float)hy[i] == (float)(mcuf_f16)t->yavg[i], "%s yavg16[%d]", t->name, i);
 }
 
+/* x = [1, 2, 3], window 1x2, stride 2, pad_right 1, ceil_mode: OW = 2, the second window [2, 4) holds
+ * x[2] and the pad cell 3 and hangs one past it. Divisor of that window: 1 (cells in the input), 2
+ * (cells in the padded input [0, 4)) or 2 (kh*kw); with pad_right 0 the middle one is 1. */
+static void ceil_mode(void)
+{
+    const float x[3] = {1, 2, 3}, gy[2] = {2, 4};
+    mcuf_pool2d_params p = {1, 1, 3, 1, 2, 1, 2, 1, 2, 0, 0, 0, 1, 0};
+    float y[2], g[3];
+    CHECK(mcuf_maxpool2d_f32(&p, x, y) == MCUF_OK && y[0] == 2 && y[1] == 3, "ceil max");
+    CHECK(mcuf_maxpool2d_grad_f32(&p, x, gy, g) == MCUF_OK && g[0] == 0 && g[1] == 2 && g[2] == 4, "ceil max grad");
+    CHECK(mcuf_avgpool2d_f32(&p, x, y) == MCUF_OK && y[0] == 1.5f && y[1] == 3, "ceil avg, cip 0");
+    CHECK(mcuf_avgpool2d_grad_f32(&p, gy, g) == MCUF_OK && g[0] == 1 && g[1] == 1 && g[2] == 4, "ceil avg grad, cip 0");
+    p.count_include_pad = 1;
+    CHECK(mcuf_avgpool2d_f32(&p, x, y) == MCUF_OK && y[0] == 1.5f && y[1] == 1.5f, "ceil avg, cip 1");
+    CHECK(mcuf_avgpool2d_grad_f32(&p, gy, g) == MCUF_OK && g[0] == 1 && g[1] == 1 && g[2] == 2, "ceil avg grad, cip 1");
+    p.pad_right = 0;
+    CHECK(mcuf_avgpool2d_f32(&p, x, y) == MCUF_OK && y[0] == 1.5f && y[1] == 3, "ceil avg, cip 1, no pad");
+    p.count_include_pad = 2;
+    CHECK(mcuf_avgpool2d_f32(&p, x, y) == MCUF_OK && y[0] == 1.5f && y[1] == 1.5f, "ceil avg, cip 2");
+    mcuf_f16 hx[3] = {(mcuf_f16)1, (mcuf_f16)2, (mcuf_f16)3}, hy[2];
+    CHECK(mcuf_avgpool2d_f16(&p, hx, hy) == MCUF_OK && (float)hy[0] == 1.5f && (float)hy[1] == 1.5f, "ceil avg16, cip 2");
+    p.OW = 3; /* a third window would start past the input */
+    CHECK(mcuf_maxpool2d_f32(&p, x, y) == MCUF_ERR_SHAPE, "window past the input");
+}
+
 int main(void)
 {
     for (int i = 0; i < NCASES; i++) run(&CASES[i]);
@@ -94,7 +120,11 @@ int main(void)
     CHECK(mcuf_maxpool2d_f32(&p, CASES[0].x, y) == MCUF_ERR_SHAPE, "wrong OH");
     p = CASES[0].p;
     p.pad_left = 2; /* a window entirely in padding */
-    CHECK(mcuf_avgpool2d_f32(&p, CASES[0].x, y) == MCUF_ERR_ARG, "pad >= window");
+    CHECK(mcuf_avgpool2d_f32(&p, CASES[0].x, y) == MCUF_ERR_SHAPE, "pad >= window");
+    p = CASES[0].p;
+    p.count_include_pad = 3;
+    CHECK(mcuf_avgpool2d_f32(&p, CASES[0].x, y) == MCUF_ERR_ARG, "count_include_pad 3");
+    ceil_mode();
     const mcuf_global_avgpool_params bad = {0, 3, MCUF_ACC_F32};
     CHECK(mcuf_global_avgpool_f32(&bad, gx, y) == MCUF_ERR_ARG, "C = 0");
     printf("test_pool: %d failure(s)\n", failures);

@@ -3,7 +3,12 @@
  * Standalone: prints "test_s8: N failures" and exits non-zero on any failure. */
 #include <stdio.h>
 
-#include "mcuf_s8.h"
+#include "mcuf_binary.h"
+#include "mcuf_conv.h"
+#include "mcuf_dwconv.h"
+#include "mcuf_linear.h"
+#include "mcuf_pool.h"
+#include "mcuf_requant.h"
 
 static int failures;
 #define CHECK(cond, ...)                                \
@@ -85,63 +90,69 @@ static void test_conv(void)
     CHECK(mcuf_conv2d_s8(&p2, x2, w9, bias, out, NULL) == MCUF_ERR_SCRATCH, "missing scratch");
     CHECK(mcuf_conv2d_s8(NULL, x2, w9, bias, out, scratch) == MCUF_ERR_ARG, "NULL params");
 
-    /* The same layer as a depthwise conv (group 1 = C = OC, ONNX weight layout). */
+    CHECK(mcuf_conv2d_s8w4_scratch_size(&p2) == 36 && mcuf_conv2d_s8w2_scratch_size(&p2) == 36, "sub-byte scratch");
+
+    /* The same layer as a depthwise conv (group 1 = C = OC, ONNX weight layout): padded 3x3 reads
+     * through 3 padded rows of W + 2 in scratch. */
     const int8_t w_dw[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
-    CHECK(mcuf_dwconv2d_s8(&p2, x2, w_dw, bias, out) == MCUF_OK, "dw status");
+    CHECK(mcuf_dwconv2d_s8_scratch_size(&p2) == 12, "dw scratch 3 * (2 + 1 + 1)");
+    CHECK(mcuf_dwconv2d_s8(&p2, x2, w_dw, bias, out, scratch) == MCUF_OK, "dw status");
     for (int i = 0; i < 4; i++) CHECK(out[i] == 10, "dw out[%d] = %d, want 10", i, out[i]);
+    CHECK(mcuf_dwconv2d_s8(&p2, x2, w_dw, bias, out, NULL) == MCUF_ERR_SCRATCH, "dw missing scratch");
+    CHECK(mcuf_dwconv2d_s8_scratch_size(&p1) == 0, "unpadded: no scratch");
 
     mcuf_conv2d_s8_params bad = p2;
     bad.OH = 3;
     CHECK(mcuf_conv2d_s8(&bad, x2, w9, bias, out, scratch) == MCUF_ERR_SHAPE, "OH inconsistent");
 }
 
-static void test_fc(void)
+static void test_linear(void)
 {
     /* W = [[1, 2, 3], [-1, 0, 1]], x = [1, 1, 1], bias [10, 0] -> [16, 0] */
     const int8_t x[3] = {1, 1, 1};
     const int8_t w[6] = {1, 2, 3, -1, 0, 1};
     const int8_t w_packed[12] = {1, -1, 0, 0, 2, 0, 0, 0, 3, 1, 0, 0};
     const int32_t bias[2] = {10, 0};
-    const mcuf_fc_s8_params p = {1, 3, 2, 0, -128, 127, MULT_ONE, SHIFT_ONE};
+    const mcuf_linear_s8_params p = {1, 3, 2, 0, -128, 127, MULT_ONE, SHIFT_ONE};
     int8_t out[2] = {0};
-    CHECK(mcuf_fc_s8(&p, x, w, bias, out) == MCUF_OK && out[0] == 16 && out[1] == 0, "fc: %d %d", out[0], out[1]);
+    CHECK(mcuf_linear_s8(&p, x, w, bias, out) == MCUF_OK && out[0] == 16 && out[1] == 0, "linear: %d %d", out[0], out[1]);
     out[0] = out[1] = 0;
-    CHECK(mcuf_fc_s8_weight_size(&p) == 12, "packed fc weight size");
-    CHECK(mcuf_fc_s8_packed(&p, x, w_packed, bias, out) == MCUF_OK && out[0] == 16 && out[1] == 0,
-          "fc packed: %d %d", out[0], out[1]);
-    CHECK(mcuf_fc_s8(&p, x, NULL, bias, out) == MCUF_ERR_ARG, "NULL weights");
+    CHECK(mcuf_linear_s8_packed_weight_size(&p) == 12, "packed linear weight size");
+    CHECK(mcuf_linear_s8_packed(&p, x, w_packed, bias, out) == MCUF_OK && out[0] == 16 && out[1] == 0,
+          "linear packed: %d %d", out[0], out[1]);
+    CHECK(mcuf_linear_s8(&p, x, NULL, bias, out) == MCUF_ERR_ARG, "NULL weights");
 }
 
-static void test_eltwise_and_pools(void)
+static void test_binary_and_pools(void)
 {
     /* Add with both factors 0.5 on shift 0: (10 + 20) / 2 = 15; (11 + 20) / 2 = 15.5 -> 16. */
     const int8_t a[2] = {10, 11}, b[2] = {20, 20};
-    const mcuf_eltwise_s8_params pa = {1, 2, MCUF_BCAST_NONE, 0, 0, 0, HALF, HALF, 0, -128, 127};
+    const mcuf_binary_s8_params pa = {1, 2, MCUF_BCAST_NONE, 0, 0, 0, HALF, HALF, 0, -128, 127};
     int8_t out[4];
     CHECK(mcuf_add_s8(&pa, a, b, out) == MCUF_OK && out[0] == 15 && out[1] == 16, "add: %d %d", out[0], out[1]);
     /* Mul, factor 0.25, b scalar with zero point 1: (10 * 19) / 4 = 47.5 -> 48; 11 * 19 / 4 = 52.25 -> 52. */
-    const mcuf_eltwise_s8_params pm = {1, 2, MCUF_BCAST_SCALAR, 0, 1, 0, HALF, 0, -1, -128, 127};
+    const mcuf_binary_s8_params pm = {1, 2, MCUF_BCAST_SCALAR, 0, 1, 0, HALF, 0, -1, -128, 127};
     CHECK(mcuf_mul_s8(&pm, a, b, out) == MCUF_OK && out[0] == 48 && out[1] == 52, "mul: %d %d", out[0], out[1]);
 
     /* 2x2 max pool of a 2x2 plane, and the average (factor table for divisors 1..4). */
     const int8_t x[4] = {1, 5, 2, 0};
     const int32_t m4[4] = {HALF, HALF, HALF, HALF}, s4[4] = {1, 0, 0, -1}; /* 1, 1/2, (unused), 1/4 */
     const mcuf_pool2d_s8_params pp = {1, 2, 2, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, -128, 127, m4, s4};
-    CHECK(mcuf_maxpool_s8(&pp, x, out) == MCUF_OK && out[0] == 5, "maxpool %d", out[0]);
-    CHECK(mcuf_avgpool_s8(&pp, x, out) == MCUF_OK && out[0] == 2, "avgpool %d (8/4 = 2)", out[0]);
+    CHECK(mcuf_maxpool2d_s8(&pp, x, out) == MCUF_OK && out[0] == 5, "maxpool %d", out[0]);
+    CHECK(mcuf_avgpool2d_s8(&pp, x, out) == MCUF_OK && out[0] == 2, "avgpool %d (8/4 = 2)", out[0]);
 
     /* Global average: (1 + 2 + 3 + 4) / 4 = 2.5 -> 2. */
     const int8_t g[4] = {1, 2, 3, 4};
-    const mcuf_gap_s8_params pg = {1, 4, 0, 0, HALF, -1, -128, 127};
-    CHECK(mcuf_gap_s8(&pg, g, out) == MCUF_OK && out[0] == 2, "gap %d", out[0]);
+    const mcuf_global_avgpool_s8_params pg = {1, 4, 0, 0, HALF, -1, -128, 127};
+    CHECK(mcuf_global_avgpool_s8(&pg, g, out) == MCUF_OK && out[0] == 2, "global avgpool %d", out[0]);
 }
 
 int main(void)
 {
     test_requantize();
     test_conv();
-    test_fc();
-    test_eltwise_and_pools();
+    test_linear();
+    test_binary_and_pools();
     printf("test_s8: %d failures\n", failures);
     return failures ? 1 : 0;
 }

@@ -33,8 +33,8 @@ def out_size(n: int, k: int, s: int, p0: int, p1: int) -> int:
 def conv_params(ffi, c, acc=1, accumulate_grad=0):
     cin, h, w, cout, kh, kw, sh, sw, pt, pl, pb, pr = c
     return ffi.new("mcuf_conv2d_params *", dict(
-        cin=cin, h=h, w=w, cout=cout, kh=kh, kw=kw, stride_h=sh, stride_w=sw, pad_top=pt, pad_left=pl,
-        ho=out_size(h, kh, sh, pt, pb), wo=out_size(w, kw, sw, pl, pr), acc=acc, accumulate_grad=accumulate_grad))
+        C=cin, H=h, W=w, OC=cout, kh=kh, kw=kw, stride_h=sh, stride_w=sw, pad_top=pt, pad_left=pl,
+        OH=out_size(h, kh, sh, pt, pb), OW=out_size(w, kw, sw, pl, pr), acc=acc, accumulate_grad=accumulate_grad))
 
 
 def im2col_index(c):
@@ -88,7 +88,7 @@ def test_conv2d_forward_and_gradients(c, policy):
     wt = rng.uniform(-1, 1, (cout, cin, kh, kw)).astype(dtype)
     b = rng.uniform(-1, 1, cout).astype(dtype)
     p = conv_params(ffi, c, acc=acc)
-    ho, wo = p.ho, p.wo
+    ho, wo = p.OH, p.OW
     dy = rng.uniform(-1, 1, (cout, ho, wo)).astype(dtype)
     out_r, dx_r, dw_r, db_r, (s_out, s_dx, s_dw) = conv_ref(c, *(a.astype(np.float64) for a in (x, wt, b, dy)))
     scratch, nbytes = scratch_for(ffi, L, p, dtype)
@@ -152,7 +152,7 @@ def test_conv2d_forward_in_bands(c, policy):
     wt = rng.uniform(-1, 1, (cout, cin, kh, kw)).astype(dtype)
     b = rng.uniform(-1, 1, cout).astype(dtype)
     p = conv_params(ffi, c, acc=acc)
-    ho, wo = p.ho, p.wo
+    ho, wo = p.OH, p.OW
     out_r, *_, (s_out, _, _) = conv_ref(c, *(a.astype(np.float64) for a in (x, wt, b, np.zeros((cout, ho, wo)))))
     f = getattr(L, f"mcuf_conv2d_{sfx(dtype)}")
     need = int(getattr(L, f"mcuf_conv2d_{sfx(dtype)}_min_scratch_size")(p))
@@ -185,12 +185,12 @@ def test_conv2d_gradients_by_finite_differences():
     wt = rng.uniform(-1, 1, (cout, cin, kh, kw)).astype(np.float32)
     b = rng.uniform(-1, 1, cout).astype(np.float32)
     p = conv_params(ffi, c)
-    g = rng.uniform(-1, 1, (cout, p.ho, p.wo)).astype(np.float32)
+    g = rng.uniform(-1, 1, (cout, p.OH, p.OW)).astype(np.float32)
     scratch, nbytes = scratch_for(ffi, L, p, np.float32)
     gscratch, gbytes = scratch_for(ffi, L, p, np.float32, grad_input=True)
 
     def loss(xx, ww, bb):
-        out = Guarded(ffi, (cout, p.ho, p.wo), np.float32)
+        out = Guarded(ffi, (cout, p.OH, p.OW), np.float32)
         assert L.mcuf_conv2d_f32(p, cptr(ffi, xx, np.float32), cptr(ffi, ww, np.float32),
                                  cptr(ffi, bb, np.float32), out.ptr, scratch, nbytes) == MCUF_OK
         return float(np.sum(out.value() * g))
@@ -226,7 +226,7 @@ def test_pointwise(shape, policy):
     b = rng.uniform(-1, 1, cout).astype(dtype)
     dy = rng.uniform(-1, 1, (cout, hw)).astype(dtype)
     xf, wf, bf, dyf = (a.astype(np.float64) for a in (x, wt, b, dy))
-    p = ffi.new("mcuf_pointwise_params *", dict(cin=cin, cout=cout, hw=hw, acc=acc))
+    p = ffi.new("mcuf_pointwise_params *", dict(C=cin, OC=cout, HW=hw, acc=acc))
     s = sfx(dtype)
     X, Wp, Bp, DY = (cptr(ffi, a, dtype) for a in (x, wt, b, dy))
     out = Guarded(ffi, (cout, hw), dtype)
@@ -261,7 +261,7 @@ def test_linear(shape, policy):
     s = sfx(dtype)
     X, Wp, Bp, DY = (cptr(ffi, a, dtype) for a in (x, wt, b, dy))
     for accumulate_grad in (0, 1):
-        p = ffi.new("mcuf_linear_params *", dict(batch=batch, **{"in": n_in}, out=n_out, acc=acc,
+        p = ffi.new("mcuf_linear_params *", dict(batch=batch, in_features=n_in, out_features=n_out, acc=acc,
                                                    accumulate_grad=accumulate_grad))
         y = Guarded(ffi, (batch, n_out), dtype)
         assert getattr(L, f"mcuf_linear_{s}")(p, X, Wp, Bp, y.ptr) == MCUF_OK
@@ -309,9 +309,9 @@ def test_conv_errors(dtype):
     assert fwd(bad, X, Wp, ffi.NULL, out.ptr, scratch, nbytes) == MCUF_ERR_ARG
     assert getattr(L, f"mcuf_conv2d_{s}_scratch_size")(bad) == 0
     assert np.all(out.raw == out.raw[0])  # nothing written on error
-    lp = ffi.new("mcuf_linear_params *", dict(batch=0, out=3, acc=1))
+    lp = ffi.new("mcuf_linear_params *", dict(batch=0, out_features=3, acc=1))
     assert getattr(L, f"mcuf_linear_{s}")(lp, X, Wp, ffi.NULL, out.ptr) == MCUF_ERR_ARG
-    pp = ffi.new("mcuf_pointwise_params *", dict(cin=2, cout=3, hw=0, acc=1))
+    pp = ffi.new("mcuf_pointwise_params *", dict(C=2, OC=3, HW=0, acc=1))
     assert getattr(L, f"mcuf_pointwise_{s}")(pp, X, Wp, ffi.NULL, out.ptr) == MCUF_ERR_ARG
 
 
@@ -337,7 +337,7 @@ ACTS = [(0, 0.0, 0.0), (1, 0.0, 0.0), (2, -0.25, 0.5)]  # none, Relu, Clip(-0.25
 def conv3x3_params(ffi, c, act=(0, 0.0, 0.0)):
     cin, h, w, cout, pt, pl, pb, pr = c
     return ffi.new("mcuf_conv2d_3x3_params *", dict(
-        cin=cin, h=h, w=w, cout=cout, pad_top=pt, pad_left=pl, ho=h + pt + pb - 2, wo=w + pl + pr - 2,
+        C=cin, H=h, W=w, OC=cout, pad_top=pt, pad_left=pl, OH=h + pt + pb - 2, OW=w + pl + pr - 2,
         act=act[0], act_lo=act[1], act_hi=act[2]))
 
 
@@ -359,22 +359,22 @@ def test_conv2d_f32_3x3_matches_numpy(c, act):
         ref = np.clip(ref, act[1], act[2])
     p = conv3x3_params(ffi, c, act)
     nbytes = L.mcuf_conv2d_f32_3x3_scratch_size(p)
-    assert nbytes == (0 if not any(c[4:]) else cin * (p.ho + 2) * (p.wo + 2) * 4)
+    assert nbytes == (0 if not any(c[4:]) else cin * (p.OH + 2) * (p.OW + 2) * 4)
     nmin = L.mcuf_conv2d_f32_3x3_min_scratch_size(p)
-    assert nmin == min(nbytes, cin * 3 * (p.wo + 2) * 4)
+    assert nmin == min(nbytes, cin * 3 * (p.OW + 2) * 4)
     scratch = ffi.new("char[]", nbytes) if nbytes else ffi.NULL
     X, Wp, Bp = (cptr(ffi, a, np.float32) for a in (x, wt, b))
     # whole padded input, one output row a band, and bands of 2 rows with a spare partial row
     for size in sorted({nbytes, nmin, min(nbytes, nmin + nmin // 3 + 4)}):
-        out = Guarded(ffi, (cout, p.ho, p.wo), np.float32)
+        out = Guarded(ffi, (cout, p.OH, p.OW), np.float32)
         assert L.mcuf_conv2d_f32_3x3(p, X, Wp, Bp, out.ptr, scratch, size) == MCUF_OK
         assert rel_err(out.value().reshape(cout, -1), ref.reshape(cout, -1),
                        scale.reshape(cout, -1)) <= tol(np.float32, 1, cin * 9 + 1), size
     # without bias
-    out = Guarded(ffi, (cout, p.ho, p.wo), np.float32)
+    out = Guarded(ffi, (cout, p.OH, p.OW), np.float32)
     assert L.mcuf_conv2d_f32_3x3(p, X, Wp, ffi.NULL, out.ptr, scratch, nbytes) == MCUF_OK
     ref_nb = conv_ref((cin, h, w, cout, 3, 3, 1, 1, pt, pl, pb, pr), x.astype(np.float64), wt.astype(np.float64),
-                      None, np.zeros((cout, p.ho, p.wo)))[0]
+                      None, np.zeros((cout, p.OH, p.OW)))[0]
     ref_nb = np.maximum(ref_nb, 0.0) if act[0] == 1 else np.clip(ref_nb, act[1], act[2]) if act[0] == 2 else ref_nb
     assert rel_err(out.value().reshape(cout, -1), ref_nb.reshape(cout, -1), scale.reshape(cout, -1) + 1) <= tol(np.float32, 1, cin * 9 + 1)
 
@@ -395,7 +395,7 @@ def test_conv2d_f32_3x3_errors():
     assert L.mcuf_conv2d_f32_3x3(p, X, ffi.NULL, ffi.NULL, Y, buf, n) == MCUF_ERR_ARG
     assert L.mcuf_conv2d_f32_3x3(p, X, Wp, ffi.NULL, ffi.NULL, buf, n) == MCUF_ERR_ARG
     assert L.mcuf_conv2d_f32_3x3(ffi.NULL, X, Wp, ffi.NULL, Y, buf, n) == MCUF_ERR_ARG
-    for field, value in (("pad_top", 3), ("wo", 9), ("ho", 2), ("act", 3), ("cin", 0)):
+    for field, value in (("pad_top", 3), ("OW", 9), ("OH", 2), ("act", 3), ("C", 0)):
         q = conv3x3_params(ffi, c, (1, 0.0, 0.0))
         setattr(q, field, value)
         assert L.mcuf_conv2d_f32_3x3(q, X, Wp, ffi.NULL, Y, buf, n) == MCUF_ERR_ARG, field

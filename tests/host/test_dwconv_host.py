@@ -22,12 +22,12 @@ DTYPES = [(np.float32, 1), (np.float16, 0), (np.float16, 1)]  # (dtype, acc32)
 IDS = [f"{c[0][0]}x{c[0][1]}x{c[0][2]}_k{c[1][0]}{c[1][1]}_s{c[2][0]}{c[2][1]}_p{''.join(map(str, c[3]))}" for c in CASES]
 
 
-def make_params(ffi, shape, k, s, pads, acc32=1, accumulate=0):
+def make_params(ffi, shape, k, s, pads, acc32=1, accumulate_grad=0):
     C, H, W = shape
     return ffi.new("mcuf_dwconv2d_params *", dict(
         C=C, H=H, W=W, OH=out_size(H, k[0], s[0], pads[0], pads[2]), OW=out_size(W, k[1], s[1], pads[1], pads[3]),
         kh=k[0], kw=k[1], stride_h=s[0], stride_w=s[1], pad_top=pads[0], pad_left=pads[1], pad_bottom=pads[2],
-        pad_right=pads[3], acc=acc32, accumulate=accumulate))
+        pad_right=pads[3], acc=acc32, accumulate_grad=accumulate_grad))
 
 
 def data(shape, k, s, pads, dtype, seed=0):
@@ -170,7 +170,7 @@ def test_zfh_backend_matches_numpy_and_portable(case, acc32):
     shape, k, s, pads = case
     x, w, b, gy = data(shape, k, s, pads, np.float16, seed=5)
     prev = np.random.default_rng(6).standard_normal(shape).astype(np.float16)
-    p = make_params(ffi, shape, k, s, pads, acc32, accumulate=1)
+    p = make_params(ffi, shape, k, s, pads, acc32, accumulate_grad=1)
     y_ref = dwconv_ref(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64), s, pads)
     gx_ref, gw_ref, gb_ref = dwconv_grads_ref(x.astype(np.float64), w.astype(np.float64), gy.astype(np.float64), s, pads)
     outs = {}

@@ -145,6 +145,8 @@ def test_pool_errors():
     assert L.mcuf_avgpool2d_f32(p, cptr(ffi, x), cptr(ffi, y)) == L.MCUF_ERR_SHAPE
     p = params(ffi, (1, 8, 8), (2, 2), (2, 2), (0, 0, 0, 0))
     p.pad_top = 2  # a window entirely in padding
+    assert L.mcuf_avgpool2d_grad_f32(p, cptr(ffi, x), cptr(ffi, y)) == L.MCUF_ERR_SHAPE
+    p.pad_top, p.count_include_pad = 0, 3
     assert L.mcuf_avgpool2d_grad_f32(p, cptr(ffi, x), cptr(ffi, y)) == L.MCUF_ERR_ARG
     gp = ffi.new("mcuf_global_avgpool_params *", dict(C=1, HW=0, acc=1))
     assert L.mcuf_global_avgpool_f32(gp, cptr(ffi, x), cptr(ffi, y)) == L.MCUF_ERR_ARG
@@ -159,8 +161,8 @@ def test_maxpool_2x2_fast_path(shape, act):
     ffi, L = lib()
     C, H, W = shape
     x = np.random.default_rng(H * W + C).uniform(-1, 1, shape).astype(np.float32)
-    p = ffi.new("mcuf_maxpool2x2_params *", dict(C=C, H=H, W=W, OH=H // 2, OW=W // 2, act=act[0], act_lo=act[1],
-                                                 act_hi=act[2]))
+    p = ffi.new("mcuf_maxpool2d_2x2_params *", dict(C=C, H=H, W=W, OH=H // 2, OW=W // 2, act=act[0], act_lo=act[1],
+                                                    act_hi=act[2]))
     y = Guarded(ffi, C * p.OH * p.OW, np.float32)
     assert L.mcuf_maxpool2d_f32_2x2(p, cptr(ffi, x), y.ptr) == 0
     ref = x[:, :2 * p.OH, :2 * p.OW].reshape(C, p.OH, 2, p.OW, 2).max(axis=(2, 4))

@@ -157,8 +157,8 @@ def _eltwise(op: str, bcast: str, relu: bool, seed: int):
         (ma, shift), mb = quantize_multiplier(qa[0] * qb[0] / qo[0]), 0
         prod = (a.astype(np.int64) - qa[1]) * (b.astype(np.int64) - qb[1])
         ref = requantize(prod, ma, shift, qo[1], qo[1] if relu else -128, 127)
-    p = ffi.new("mcuf_eltwise_s8_params *", dict(C=C, HW=H * W, b_bcast=BCAST[bcast], a_zp=qa[1], b_zp=qb[1],
-                                                 out_zp=qo[1], a_mult=ma, b_mult=mb, shift=shift,
+    p = ffi.new("mcuf_binary_s8_params *", dict(C=C, HW=H * W, b_bcast=BCAST[bcast], a_zp=qa[1], b_zp=qb[1],
+                                                out_zp=qo[1], a_mult=ma, b_mult=mb, shift=shift,
                                                  act_min=qo[1] if relu else -128, act_max=127))
     out = GuardedS8(C * H * W)
     fn = L.mcuf_add_s8 if op == "Add" else L.mcuf_mul_s8
@@ -255,7 +255,7 @@ def test_maxpool(case):
     keep: list = []
     p = _pool_params(ffi, case, OH, OW, 3, 3, [0], [0], keep)
     out = GuardedS8(case[0] * OH * OW)
-    assert L.mcuf_maxpool_s8(p, ffi.from_buffer("int8_t[]", x), out.ptr(ffi)) == L.MCUF_OK
+    assert L.mcuf_maxpool2d_s8(p, ffi.from_buffer("int8_t[]", x), out.ptr(ffi)) == L.MCUF_OK
     assert out.guards_intact()
     ours = out.out.reshape(1, case[0], OH, OW)
     _, mx, _, _ = _pool_windows(x, case, OH, OW)
@@ -281,7 +281,7 @@ def test_avgpool(case):
         p = _pool_params(ffi, case, OH, OW, z_in, z_out, [m for m, _ in table], [s for _, s in table], keep)
         p.count_include_pad = mode
         out = GuardedS8(C * OH * OW)
-        assert L.mcuf_avgpool_s8(p, ffi.from_buffer("int8_t[]", x), out.ptr(ffi)) == L.MCUF_OK
+        assert L.mcuf_avgpool2d_s8(p, ffi.from_buffer("int8_t[]", x), out.ptr(ffi)) == L.MCUF_OK
         assert out.guards_intact()
         d = divisors[mode]
         mult = np.array([table[v - 1][0] for v in d.ravel()]).reshape(d.shape)
@@ -297,17 +297,17 @@ def test_avgpool(case):
     assert_close_to_ort(results[2 if cip else 0], ort)
 
 
-def test_gap():
+def test_global_avgpool():
     ffi, L = lib()
     rng = np.random.default_rng(9)
     C, H, W = 6, 5, 7
     x = rng.integers(-128, 128, (1, C, H, W)).astype(np.int8)
     s_in, z_in, s_out, z_out = 0.05, 11, 0.01, -3
     m, s = quantize_multiplier(s_in / (s_out * H * W))
-    p = ffi.new("mcuf_gap_s8_params *", dict(C=C, HW=H * W, in_zp=z_in, out_zp=z_out, multiplier=m, shift=s,
-                                             act_min=-128, act_max=127))
+    p = ffi.new("mcuf_global_avgpool_s8_params *", dict(C=C, HW=H * W, in_zp=z_in, out_zp=z_out, multiplier=m,
+                                                        shift=s, act_min=-128, act_max=127))
     out = GuardedS8(C)
-    assert L.mcuf_gap_s8(p, ffi.from_buffer("int8_t[]", x), out.ptr(ffi)) == L.MCUF_OK
+    assert L.mcuf_global_avgpool_s8(p, ffi.from_buffer("int8_t[]", x), out.ptr(ffi)) == L.MCUF_OK
     assert out.guards_intact()
     acc = x[0].astype(np.int64).reshape(C, -1).sum(axis=1) - z_in * H * W
     np.testing.assert_array_equal(out.out, requantize(acc, m, s, z_out))
@@ -346,7 +346,7 @@ def test_conv_argument_errors():
     assert call(multiplier=ffi.NULL) == L.MCUF_ERR_ARG
     p = conv_params(ffi, q, keep)
     p.group = 2  # C = 3 is not divisible by 2
-    assert L.mcuf_dwconv2d_s8(p, x, w, ffi.NULL, out) == L.MCUF_ERR_SHAPE
+    assert L.mcuf_dwconv2d_s8(p, x, w, ffi.NULL, out, scratch) == L.MCUF_ERR_SHAPE
     assert L.mcuf_conv2d_s8_scratch_size(ffi.NULL) == 0
 
 
@@ -354,23 +354,23 @@ def test_other_argument_errors():
     ffi, L = lib()
     buf = ffi.new("int8_t[]", 64)
     m = ffi.new("int32_t[]", [2**30] * 4)
-    fc = ffi.new("mcuf_fc_s8_params *", dict(rows=1, in_features=4, out_features=4, out_zp=0, act_min=-128,
-                                             act_max=127, multiplier=m, shift=m))
-    assert L.mcuf_fc_s8(fc, buf, ffi.NULL, ffi.NULL, buf) == L.MCUF_ERR_ARG
+    fc = ffi.new("mcuf_linear_s8_params *", dict(batch=1, in_features=4, out_features=4, out_zp=0, act_min=-128,
+                                                 act_max=127, multiplier=m, shift=m))
+    assert L.mcuf_linear_s8(fc, buf, ffi.NULL, ffi.NULL, buf) == L.MCUF_ERR_ARG
     fc.in_features = 0
-    assert L.mcuf_fc_s8(fc, buf, buf, ffi.NULL, buf) == L.MCUF_ERR_ARG
-    el = ffi.new("mcuf_eltwise_s8_params *", dict(C=2, HW=2, b_bcast=7, act_min=-128, act_max=127))
+    assert L.mcuf_linear_s8(fc, buf, buf, ffi.NULL, buf) == L.MCUF_ERR_ARG
+    el = ffi.new("mcuf_binary_s8_params *", dict(C=2, HW=2, b_bcast=7, act_min=-128, act_max=127))
     assert L.mcuf_add_s8(el, buf, buf, buf) == L.MCUF_ERR_ARG
     el.b_bcast = 0
     el.shift = 31
     assert L.mcuf_mul_s8(el, buf, buf, buf) == L.MCUF_ERR_ARG
     pool = ffi.new("mcuf_pool2d_s8_params *", dict(C=1, H=4, W=4, OH=3, OW=2, kh=2, kw=2, stride_h=2, stride_w=2,
                                                    act_min=-128, act_max=127))
-    assert L.mcuf_maxpool_s8(pool, buf, buf) == L.MCUF_ERR_SHAPE  # window 3 starts outside the input
+    assert L.mcuf_maxpool2d_s8(pool, buf, buf) == L.MCUF_ERR_SHAPE  # window 3 starts outside the input
     pool.OH = 2
-    assert L.mcuf_maxpool_s8(pool, buf, buf) == L.MCUF_OK
-    assert L.mcuf_avgpool_s8(pool, buf, buf) == L.MCUF_ERR_ARG  # no multiplier table
-    gap = ffi.new("mcuf_gap_s8_params *", dict(C=1, HW=4, in_zp=-129, act_min=-128, act_max=127))
-    assert L.mcuf_gap_s8(gap, buf, buf) == L.MCUF_ERR_ARG
+    assert L.mcuf_maxpool2d_s8(pool, buf, buf) == L.MCUF_OK
+    assert L.mcuf_avgpool2d_s8(pool, buf, buf) == L.MCUF_ERR_ARG  # no multiplier table
+    gap = ffi.new("mcuf_global_avgpool_s8_params *", dict(C=1, HW=4, in_zp=-129, act_min=-128, act_max=127))
+    assert L.mcuf_global_avgpool_s8(gap, buf, buf) == L.MCUF_ERR_ARG
     assert L.mcuf_requantize_s8(4, ffi.NULL, 2**30, 0, 0, -128, 127, buf) == L.MCUF_ERR_ARG
 

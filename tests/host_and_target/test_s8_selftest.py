@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from mcuforge.core.paths import RUNTIME_C, RUNTIME_SRC
+from mcuforge.core.paths import RUNTIME_C
 from mcuforge.core.targets import TARGETS
 from mcuforge.run import harness
+
+from tests.support.s8_reference import SOURCES
 
 
 @pytest.mark.parametrize("target", ["host", pytest.param("rv32", marks=pytest.mark.qemu)])
 def test_c_unit_test_passes(target):
-    exe = harness.build(TARGETS[target], [RUNTIME_C / "tests/test_s8.c", RUNTIME_SRC / "mcuf_conv_s8.c",
-                                          RUNTIME_SRC / "mcuf_eltwise_s8.c"], with_io=False)
+    exe = harness.build(TARGETS[target], [RUNTIME_C / "tests/test_s8.c", *SOURCES], with_io=False)
     res = harness.run(TARGETS[target], exe, {})
     assert "test_s8: 0 failures" in res.stdout

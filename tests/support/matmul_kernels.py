@@ -18,8 +18,8 @@ from mcuforge.run.hostlib import load_library
 from mcuforge.core.paths import RUNTIME_INCLUDE, RUNTIME_SRC
 
 SOURCES = ["mcuf_matmul_f16.c", "mcuf_matmul_f32.c", "mcuf_matmul_f16_zfh.c", "mcuf_matmul_f16_rvv.c",
-           "mcuf_matmul_f32_rvf.c", "mcuf_matmul_f32_rvv.c", "mcuf_conv.c"]
-HEADERS = ["mcuf_matmul.h", "mcuf_conv.h"]
+           "mcuf_matmul_f32_rvf.c", "mcuf_matmul_f32_rvv.c", "mcuf_conv.c", "mcuf_linear.c"]
+HEADERS = ["mcuf_matmul.h", "mcuf_conv.h", "mcuf_linear.h"]
 GUARD = 8
 SENTINEL = {np.float16: 0x7E55, np.float32: 0x7FA5A5A5}  # NaN bit patterns no kernel writes
 MCUF_OK, MCUF_ERR_ARG, MCUF_ERR_SCRATCH = 0, -1, -3
@@ -30,7 +30,7 @@ POLICY_IDS = ["f32", "f16acc16", "f16acc32"]
 
 @lru_cache(maxsize=None)
 def lib() -> tuple[Any, Any]:
-    """(ffi, lib) of the portable matmul and conv kernels, built once per session."""
+    """(ffi, lib) of the portable matmul, conv and linear kernels, built once per session."""
     return load_library([RUNTIME_SRC / s for s in SOURCES], include_dirs=[RUNTIME_SRC],
                         headers=[RUNTIME_INCLUDE / h for h in HEADERS])
 

@@ -22,7 +22,9 @@ from mcuforge.codegen.layouts import (pack_conv_weights_s2, pack_conv_weights_s4
                                       pack_fc_weights_s2, pack_fc_weights_s4, pack_fc_weights_s8)
 from mcuforge.quantize.fixedpoint import fold_bias, quantize_multiplier, quantize_multipliers, requantize
 
-SOURCES = [RUNTIME_SRC / "mcuf_conv_s8.c", RUNTIME_SRC / "mcuf_eltwise_s8.c"]
+# Every int8 kernel source and the public headers declaring them.
+SOURCES = [RUNTIME_SRC / f"mcuf_{f}.c" for f in ("conv_s8", "dwconv_s8", "linear_s8", "pool_s8", "binary_s8", "requant")]
+HEADERS = [RUNTIME_INCLUDE / f"mcuf_{f}.h" for f in ("conv", "dwconv", "linear", "pool", "binary", "requant")]
 GUARD = 16
 GUARD_BYTE = 0x5A
 
@@ -30,7 +32,7 @@ GUARD_BYTE = 0x5A
 @lru_cache(maxsize=None)
 def lib() -> tuple[Any, Any]:
     """(ffi, lib) of the int8 kernels."""
-    return load_library(SOURCES, headers=[RUNTIME_INCLUDE / "mcuf_s8.h"])
+    return load_library(SOURCES, headers=HEADERS)
 
 
 class GuardedS8:
@@ -49,11 +51,10 @@ class GuardedS8:
 
 
 W_RANGE = {8: (-127, 127), 4: (-8, 7), 2: (-2, 1)}
-CONV_FN = {8: "mcuf_conv2d_s8", 4: "mcuf_conv2d_s8_s4", 2: "mcuf_conv2d_s8_s2"}
-FC_FN = {8: "mcuf_fc_s8_packed", 4: "mcuf_fc_s8_s4", 2: "mcuf_fc_s8_s2"}
+CONV_FN = {8: "mcuf_conv2d_s8", 4: "mcuf_conv2d_s8w4", 2: "mcuf_conv2d_s8w2"}
+FC_FN = {8: "mcuf_linear_s8_packed", 4: "mcuf_linear_s8w4", 2: "mcuf_linear_s8w2"}
 CONV_PACK = {8: pack_conv_weights_s8, 4: pack_conv_weights_s4, 2: pack_conv_weights_s2}
 FC_PACK = {8: pack_fc_weights_s8, 4: pack_fc_weights_s4, 2: pack_fc_weights_s2}
-WSIZE = {8: "", 4: "_s4", 2: "_s2"}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -71,7 +72,7 @@ class ConvCase:
     group: int = 1
     relu: bool = False
     seed: int = 0
-    wbits: int = 8  # 8, 4 or 2: weight width (4/2: mcuf_conv2d_s8_s4 / _s2, values in their range)
+    wbits: int = 8  # 8, 4 or 2: weight width (4/2: mcuf_conv2d_s8w4 / _s8w2, values in their range)
 
     @property
     def out_hw(self) -> tuple[int, int]:
@@ -167,14 +168,17 @@ def run_conv(q: QuantConv) -> tuple[np.ndarray, bool]:
     if q.case.group == 1:
         bits = q.case.wbits
         wp = CONV_PACK[bits](q.w)
-        assert wp.size == getattr(L, f"mcuf_conv2d_s8{WSIZE[bits]}_weight_size")(p)
-        n = L.mcuf_conv2d_s8_scratch_size(p)
-        scratch = ffi.new("int8_t[]", max(n, 1)) if n else ffi.NULL
+        assert wp.size == getattr(L, f"{CONV_FN[bits]}_weight_size")(p)
+        n = getattr(L, f"{CONV_FN[bits]}_scratch_size")(p)
+        scratch = ffi.new("int8_t[]", n) if n else ffi.NULL
         wbuf = ffi.from_buffer("int8_t[]" if bits == 8 else "uint8_t[]", wp)
         st = getattr(L, CONV_FN[bits])(p, ffi.from_buffer("int8_t[]", x), wbuf, b, out.ptr(ffi), scratch)
     else:
         wc = np.ascontiguousarray(q.w)
-        st = L.mcuf_dwconv2d_s8(p, ffi.from_buffer("int8_t[]", x), ffi.from_buffer("int8_t[]", wc), b, out.ptr(ffi))
+        n = L.mcuf_dwconv2d_s8_scratch_size(p)
+        scratch = ffi.new("int8_t[]", n) if n else ffi.NULL
+        st = L.mcuf_dwconv2d_s8(p, ffi.from_buffer("int8_t[]", x), ffi.from_buffer("int8_t[]", wc), b, out.ptr(ffi),
+                                scratch)
     assert st == L.MCUF_OK
     return out.out.reshape(q.case.OC, OH, OW).copy(), out.guards_intact()
 
@@ -186,7 +190,7 @@ class FcCase:
     Out: int
     relu: bool = False
     seed: int = 0
-    wbits: int = 8  # 4/2: mcuf_fc_s8_s4 / _s2 (always packed)
+    wbits: int = 8  # 4/2: mcuf_linear_s8w4 / _s8w2 (always packed)
 
 
 @dataclass
@@ -233,22 +237,22 @@ def fc_ref(q: QuantFc) -> np.ndarray:
 
 
 def run_fc(q: QuantFc, packed: bool = False) -> tuple[np.ndarray, bool]:
-    """mcuf_fc_s8 ([Out, In] weights) or mcuf_fc_s8_packed on the host; (output, guards intact)."""
+    """mcuf_linear_s8 ([Out, In] weights) or mcuf_linear_s8_packed on the host; (output, guards intact)."""
     ffi, L = lib()
     mult = ffi.new("int32_t[]", [int(v) for v in q.mult])
     shift = ffi.new("int32_t[]", [int(v) for v in q.shift])
     c = q.case
-    p = ffi.new("mcuf_fc_s8_params *", dict(rows=c.rows, in_features=c.In, out_features=c.Out, out_zp=q.z_out,
-                                            act_min=q.act_min, act_max=q.act_max, multiplier=mult, shift=shift))
+    p = ffi.new("mcuf_linear_s8_params *", dict(batch=c.rows, in_features=c.In, out_features=c.Out, out_zp=q.z_out,
+                                                act_min=q.act_min, act_max=q.act_max, multiplier=mult, shift=shift))
     out = GuardedS8(c.rows * c.Out)
     bits = c.wbits
     if packed or bits != 8:
         wp = FC_PACK[bits](q.w)
-        assert wp.size == getattr(L, f"mcuf_fc_s8{WSIZE[bits]}_weight_size")(p)
+        assert wp.size == getattr(L, f"{FC_FN[bits]}_weight_size")(p)
         fn = getattr(L, FC_FN[bits])
     else:
         wp = np.ascontiguousarray(q.w)
-        fn = L.mcuf_fc_s8
+        fn = L.mcuf_linear_s8
     st = fn(p, ffi.from_buffer("int8_t[]", np.ascontiguousarray(q.x)),
             ffi.from_buffer("int8_t[]" if bits == 8 else "uint8_t[]", wp),
                       ffi.from_buffer("int32_t[]", q.bias_folded), out.ptr(ffi))
@@ -355,7 +359,7 @@ DW_CASES = [
     ConvCase(4, 6, 6, 6, (3, 3), pads=(0, 1, 0, 1), group=2, seed=13),                          # grouped
     ConvCase(5, 9, 9, 5, (5, 5), stride=(2, 2), pads=(2, 2, 2, 2), group=5, seed=14),
     ConvCase(2, 5, 75, 2, (3, 3), pads=(1, 1, 1, 1), group=2, seed=15),  # rows longer than one 32-output run
-    ConvCase(2, 3, 130, 2, (3, 3), pads=(1, 1, 1, 1), group=2, seed=16),  # too wide for the row buffers
+    ConvCase(2, 3, 130, 2, (3, 3), pads=(1, 1, 1, 1), group=2, seed=16),  # wider than 128: padded rows in scratch
     ConvCase(3, 6, 7, 3, (3, 3), group=3, seed=17),                       # unpadded: direct interior path
 ]
 FC_CASES = [FcCase(1, 37, 10, seed=21), FcCase(3, 64, 8, relu=True, seed=22), FcCase(1, 4, 3, seed=23),
@@ -376,7 +380,7 @@ S8_ROW = 25
 
 
 def driver_inputs(items: list, fc_packed: bool = False) -> tuple[dict[str, np.ndarray], list[tuple[int, tuple[int, ...]]]]:
-    """Tensor files for s8_driver.c from QuantConv / QuantFc items (fc through mcuf_fc_s8_packed when
+    """Tensor files for s8_driver.c from QuantConv / QuantFc items (fc through mcuf_linear_s8_packed when
     fc_packed), and each output's (offset, shape)."""
     rows, i8, i32, outs = [], [], [], []
     n8 = n32 = nout = 0

@@ -8,7 +8,7 @@ import pytest
 from mcuforge.run import harness
 from mcuforge.core.targets import TARGETS
 
-from tests.support.s8_reference import (CONV_CASES, DW_CASES, FC_CASES, SUBBYTE_CONV_CASES, SUBBYTE_FC_CASES, S8_DRIVER, QuantConv, conv_ref, driver_inputs, fc_ref,
+from tests.support.s8_reference import (CONV_CASES, DW_CASES, FC_CASES, SOURCES, SUBBYTE_CONV_CASES, SUBBYTE_FC_CASES, S8_DRIVER, QuantConv, conv_ref, driver_inputs, fc_ref,
                            make_conv, make_fc, run_conv, run_fc, split_outputs)
 
 pytestmark = pytest.mark.qemu
@@ -22,8 +22,7 @@ def test_s8_table_on_riscv_matches_host_bit_exactly(name, fc_packed):
              [make_fc(c) for c in FC_CASES + SUBBYTE_FC_CASES])
     inputs, outs = driver_inputs(items, fc_packed)
     target = TARGETS[name]
-    exe = harness.build(target, [S8_DRIVER, *(S8_DRIVER.parent.parent / "src" / s
-                                              for s in ("mcuf_conv_s8.c", "mcuf_eltwise_s8.c"))])
+    exe = harness.build(target, [S8_DRIVER, *SOURCES])
     res = harness.run(target, exe, inputs)
     got = split_outputs(res.outputs["out"], outs)
     for i, (q, g) in enumerate(zip(items, got)):

@@ -60,7 +60,7 @@ def test_best_variant_offers_only_variants_defined_for_that_kind(monkeypatch):
 def test_files_and_headers_follow_what_each_target_calls():
     fns = {"mcuf_conv2d_f32"}
     assert names(kernels.files_for(fns, "host")) == ["mcuf_conv.c", "mcuf_matmul_f16.c", "mcuf_matmul_f32.c"]
-    assert names(kernels.private_headers_for(fns, "host")) == ["mcuf_copy.h"]
+    assert names(kernels.private_headers_for(fns, "host")) == ["mcuf_copy_run.h"]
     assert names(kernels.files_for(fns, "rv32-zvfh")) == ["mcuf_conv.c", "mcuf_matmul_f16_rvv.c",
                                                          "mcuf_matmul_f32_rvv.c"]
     zfh = names(kernels.private_headers_for(fns, "rv32-zfh"))
@@ -72,16 +72,19 @@ def test_files_and_headers_follow_what_each_target_calls():
     assert names(kernels.headers_for(fns)) == ["mcuf_common.h", "mcuf_conv.h", "mcuf_matmul.h"]
 
 
-def test_int8_kernels_need_no_float_headers():
-    fns = {"mcuf_conv2d_s8", "mcuf_fc_s8", "mcuf_maxpool_s8"}
-    assert names(kernels.files_for(fns)) == ["mcuf_conv_s8.c", "mcuf_eltwise_s8.c"]
-    assert names(kernels.headers_for(fns)) == ["mcuf_common.h", "mcuf_s8.h"]
-    assert kernels.private_headers_for(fns) == []
+def test_int8_kernels_need_no_float_sources():
+    # int8 kernels live in their family's header (mcuf_conv.h, ...) but in their own _s8 sources:
+    # no float kernel file, no matmul, only the int8 helpers.
+    fns = {"mcuf_conv2d_s8", "mcuf_linear_s8", "mcuf_maxpool2d_s8"}
+    assert names(kernels.files_for(fns)) == ["mcuf_conv_s8.c", "mcuf_linear_s8.c", "mcuf_pool_s8.c"]
+    assert names(kernels.headers_for(fns)) == ["mcuf_common.h", "mcuf_conv.h", "mcuf_linear.h", "mcuf_pool.h",
+                                               "mcuf_requant.h"]
+    assert names(kernels.private_headers_for(fns)) == ["mcuf_s8_common.h"]
 
 
 def test_headers_defining_what_parameters_spell():
     assert names(kernels.headers_defining({"MCUF_ACT_RELU", "mcuf_conv2d_params", "NAN"})) == [
-        "mcuf_conv.h", "mcuf_eltwise.h"]
+        "mcuf_act.h", "mcuf_conv.h"]
     assert names(kernels.include_closure(["mcuf_pool.h"])) == ["mcuf_common.h", "mcuf_pool.h"]
 
 

@@ -4,7 +4,8 @@ counterparts on the same shapes.
 Kernels: `mcuf_conv2d_f32_3x3` (direct 3x3 stride-1 conv, bias and ReLU fused) against `mcuf_conv2d_f32`
 (im2col + the target's best matmul, bias only: its ReLU would be one more pass, not counted);
 `mcuf_maxpool2d_f32_2x2` (ReLU fused, as codegen moves a conv's ReLU there) against the general
-`mcuf_maxpool2d_f32` (2x2 window, stride 2, no activation); `mcuf_linear_f32` at batch 1 (the row-blocked
+`mcuf_maxpool2d_f32` (2x2 window, stride 2, no activation: its own 2x2 stride-2 fast path, NaN-propagating);
+`mcuf_linear_f32` at batch 1 (the row-blocked
 matrix-vector path), alone. Shapes: the MNIST-CNN layers and the ResNet-8 16x32x32 -> 16 3x3 layer.
 
 Both convs are given their full scratch (the whole padded input, the whole im2col matrix): the shape
@@ -27,7 +28,7 @@ from mcuforge.run.harness import Build, build, run
 from mcuforge.core.paths import RUNTIME_SRC
 from mcuforge.core.targets import Target, get_target
 
-SOURCES = (BENCH_DIR / "bench_infer.c", *CONV_SOURCES, RUNTIME_SRC / "mcuf_pool.c")
+SOURCES = (BENCH_DIR / "bench_infer.c", *CONV_SOURCES, RUNTIME_SRC / "mcuf_pool.c", RUNTIME_SRC / "mcuf_linear.c")
 MAX_ELEMS = 20000  # pool length of the driver (every case reads a prefix)
 NCOLS = 8
 KINDS = ("conv3x3", "conv", "pool2x2", "pool", "linear")  # must match the enum of bench_infer.c

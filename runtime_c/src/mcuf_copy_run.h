@@ -1,11 +1,11 @@
-/* mcuf_copy.h (private to runtime_c/src): a float copy that stays a loop.
+/* mcuf_copy_run.h (private to runtime_c/src): a float copy that stays a loop.
  *
  * clang turns a plain copy loop into a memcpy call, and picolibc's size-optimised RISC-V memcpy
  * moves a byte at a time on rv32 (~6 instructions per byte, worse on rows of a few dozen bytes).
  * Copying eight (then two) at a time with a compiler barrier keeps clang from recognising the idiom:
  * about 2.3 instructions per float. */
-#ifndef MCUF_COPY_H
-#define MCUF_COPY_H
+#ifndef MCUF_COPY_RUN_H
+#define MCUF_COPY_RUN_H
 
 /* Copies n floats from s to d (not overlapping); returns d + n. */
 static inline float *mcuf_copy_run_f32(float *restrict d, const float *restrict s, int n)
@@ -32,4 +32,4 @@ static inline float *mcuf_copy_run_f32(float *restrict d, const float *restrict 
     return d;
 }
 
-#endif /* MCUF_COPY_H */
+#endif /* MCUF_COPY_RUN_H */

@@ -1,6 +1,6 @@
-/* mcuf_eltwise_s8.c: int8 Add, Mul, max / average / global average pooling, requantization.
- * Semantics: mcuf_s8.h. */
-#include "mcuf_s8.h"
+/* mcuf_pool_s8.c: int8 max / average / global average pooling. Semantics: mcuf_pool.h. */
+#include "mcuf_pool.h"
+#include "mcuf_requant.h"
 
 static int zp_ok(int32_t zp) { return zp >= -128 && zp <= 127; }
 
@@ -9,70 +9,6 @@ static int8_t clamp_s8(int64_t v, int32_t lo, int32_t hi)
     v = v < lo ? lo : v;
     v = v > hi ? hi : v;
     return (int8_t)v;
-}
-
-mcuf_status mcuf_requantize_s8(int n, const int32_t *acc, int32_t multiplier, int32_t shift, int32_t zp,
-                               int8_t act_min, int8_t act_max, int8_t *out)
-{
-    if (n < 0 || (n > 0 && (!acc || !out))) return MCUF_ERR_ARG;
-    if (shift < -31 || shift > 30 || multiplier < 0 || !zp_ok(zp) || act_min > act_max) return MCUF_ERR_ARG;
-    for (int i = 0; i < n; i++) out[i] = mcuf_requant_s8(acc[i], multiplier, shift, zp, act_min, act_max);
-    return MCUF_OK;
-}
-
-static mcuf_status eltwise_check(const mcuf_eltwise_s8_params *p, const int8_t *a, const int8_t *b,
-                                 const int8_t *out)
-{
-    if (!p || !a || !b || !out) return MCUF_ERR_ARG;
-    if (p->C < 1 || p->HW < 1) return MCUF_ERR_ARG;
-    if (p->b_bcast != MCUF_BCAST_NONE && p->b_bcast != MCUF_BCAST_CHANNEL && p->b_bcast != MCUF_BCAST_SCALAR)
-        return MCUF_ERR_ARG;
-    if (!zp_ok(p->a_zp) || !zp_ok(p->b_zp) || !zp_ok(p->out_zp) || p->act_min > p->act_max) return MCUF_ERR_ARG;
-    if (p->shift < -31 || p->shift > 30 || p->a_mult < 0 || p->b_mult < 0) return MCUF_ERR_ARG;
-    return MCUF_OK;
-}
-
-/* Stride of b between channels / elements, per broadcast mode (0 = the same value reused). */
-static void bcast_strides(mcuf_bcast mode, int HW, int *cs, int *es)
-{
-    *cs = mode == MCUF_BCAST_NONE ? HW : mode == MCUF_BCAST_CHANNEL ? 1 : 0;
-    *es = mode == MCUF_BCAST_NONE ? 1 : 0;
-}
-
-mcuf_status mcuf_add_s8(const mcuf_eltwise_s8_params *p, const int8_t *a, const int8_t *b, int8_t *out)
-{
-    mcuf_status st = eltwise_check(p, a, b, out);
-    if (st != MCUF_OK) return st;
-    int cs, es;
-    bcast_strides(p->b_bcast, p->HW, &cs, &es);
-    const int r = 31 - p->shift;
-    const int64_t ma = p->a_mult, mb = p->b_mult;
-    for (int c = 0; c < p->C; c++) {
-        const int8_t *ac = a + (size_t)c * p->HW, *bc = b + (size_t)c * cs;
-        int8_t *oc = out + (size_t)c * p->HW;
-        for (int i = 0; i < p->HW; i++) {
-            const int64_t sum = (int64_t)(ac[i] - p->a_zp) * ma + (int64_t)(bc[i * es] - p->b_zp) * mb;
-            oc[i] = clamp_s8(mcuf_rshift_rhe_s64(sum, r) + p->out_zp, p->act_min, p->act_max);
-        }
-    }
-    return MCUF_OK;
-}
-
-mcuf_status mcuf_mul_s8(const mcuf_eltwise_s8_params *p, const int8_t *a, const int8_t *b, int8_t *out)
-{
-    mcuf_status st = eltwise_check(p, a, b, out);
-    if (st != MCUF_OK) return st;
-    int cs, es;
-    bcast_strides(p->b_bcast, p->HW, &cs, &es);
-    for (int c = 0; c < p->C; c++) {
-        const int8_t *ac = a + (size_t)c * p->HW, *bc = b + (size_t)c * cs;
-        int8_t *oc = out + (size_t)c * p->HW;
-        for (int i = 0; i < p->HW; i++) {
-            const int32_t prod = (ac[i] - p->a_zp) * (bc[i * es] - p->b_zp);
-            oc[i] = mcuf_requant_s8(prod, p->a_mult, p->shift, p->out_zp, p->act_min, p->act_max);
-        }
-    }
-    return MCUF_OK;
 }
 
 static mcuf_status pool_check(const mcuf_pool2d_s8_params *p, const int8_t *in, const int8_t *out)
@@ -93,7 +29,7 @@ static mcuf_status pool_check(const mcuf_pool2d_s8_params *p, const int8_t *in, 
 static int imax(int a, int b) { return a > b ? a : b; }
 static int imin(int a, int b) { return a < b ? a : b; }
 
-mcuf_status mcuf_maxpool_s8(const mcuf_pool2d_s8_params *p, const int8_t *in, int8_t *out)
+mcuf_status mcuf_maxpool2d_s8(const mcuf_pool2d_s8_params *p, const int8_t *in, int8_t *out)
 {
     mcuf_status st = pool_check(p, in, out);
     if (st != MCUF_OK) return st;
@@ -115,7 +51,7 @@ mcuf_status mcuf_maxpool_s8(const mcuf_pool2d_s8_params *p, const int8_t *in, in
     return MCUF_OK;
 }
 
-mcuf_status mcuf_avgpool_s8(const mcuf_pool2d_s8_params *p, const int8_t *in, int8_t *out)
+mcuf_status mcuf_avgpool2d_s8(const mcuf_pool2d_s8_params *p, const int8_t *in, int8_t *out)
 {
     mcuf_status st = pool_check(p, in, out);
     if (st != MCUF_OK) return st;
@@ -146,7 +82,7 @@ mcuf_status mcuf_avgpool_s8(const mcuf_pool2d_s8_params *p, const int8_t *in, in
     return MCUF_OK;
 }
 
-mcuf_status mcuf_gap_s8(const mcuf_gap_s8_params *p, const int8_t *in, int8_t *out)
+mcuf_status mcuf_global_avgpool_s8(const mcuf_global_avgpool_s8_params *p, const int8_t *in, int8_t *out)
 {
     if (!p || !in || !out) return MCUF_ERR_ARG;
     if (p->C < 1 || p->HW < 1 || p->HW > (1 << 23)) return MCUF_ERR_ARG;

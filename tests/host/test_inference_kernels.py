@@ -1,5 +1,7 @@
-"""FP32 / FP16 forward kernels of mcuf_eltwise.h on the host (cffi), against onnx.reference running
-one-node models (and numpy where ONNX has no such op). The kernel parameters come from the code
+"""FP32 / FP16 inference kernels of the ONNX operators on the host (cffi): binary ops (mcuf_binary.h),
+activations and Softmax (mcuf_act.h), Transpose / Concat / Pad (mcuf_copy.h), MaxPool / AveragePool with
+ceil_mode and count_include_pad (mcuf_pool.h), grouped convolution (mcuf_dwconv.h); against
+onnx.reference running one-node models (and numpy where ONNX has no such op). The kernel parameters come from the code
 generator's own helpers (mcuforge.codegen.ops.broadcast), so the pair is tested as it is used.
 
 Tolerances: FP32 elementwise ops 1e-6 relative (one float rounding; exp/division a few ulp);
@@ -25,7 +27,8 @@ GUARD = 8
 
 @lru_cache(maxsize=None)
 def lib() -> tuple[Any, Any]:
-    return load_library([RUNTIME_SRC / "mcuf_eltwise.c"], headers=[RUNTIME_INCLUDE / "mcuf_eltwise.h"])
+    return load_library([RUNTIME_SRC / f"mcuf_{f}.c" for f in ("binary", "act", "copy", "pool", "dwconv")],
+                        headers=[RUNTIME_INCLUDE / f"mcuf_{f}.h" for f in ("binary", "act", "copy", "pool", "dwconv")])
 
 
 def reference(op: str, inputs: dict[str, np.ndarray], **attrs: Any) -> np.ndarray:
@@ -274,15 +277,15 @@ def test_avgpool_kernel_divisor_mode():
     """count_include_pad = 2 (onnxruntime's QLinearAveragePool) divides every window by kh*kw."""
     ffi, L = lib()
     x = np.ones((1, 1, 6, 7), np.float32)
-    p = ffi.new("mcuf_pool2d_fwd_params *", dict(C=1, H=6, W=7, OH=4, OW=4, kh=3, kw=3, stride_h=2, stride_w=2,
-                                                 pad_top=1, pad_left=1, pad_bottom=1, pad_right=1,
-                                                 count_include_pad=2))
+    p = ffi.new("mcuf_pool2d_params *", dict(C=1, H=6, W=7, OH=4, OW=4, kh=3, kw=3, stride_h=2, stride_w=2,
+                                             pad_top=1, pad_left=1, pad_bottom=1, pad_right=1,
+                                             count_include_pad=2))
     out = np.zeros(16, np.float32)
-    assert L.mcuf_avgpool2d_fwd_f32(p, buf(ffi, x), buf(ffi, out)) == L.MCUF_OK
+    assert L.mcuf_avgpool2d_f32(p, buf(ffi, x), buf(ffi, out)) == L.MCUF_OK
     # the last row's windows cover 1 input row x 3 (or 2) columns of ones
     np.testing.assert_allclose(out.reshape(4, 4)[3], [2 / 9, 3 / 9, 3 / 9, 2 / 9], rtol=1e-6)
     p.count_include_pad = 3
-    assert L.mcuf_avgpool2d_fwd_f32(p, buf(ffi, x), buf(ffi, out)) == L.MCUF_ERR_ARG
+    assert L.mcuf_avgpool2d_f32(p, buf(ffi, x), buf(ffi, out)) == L.MCUF_ERR_ARG
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float16])
@@ -297,11 +300,11 @@ def test_pools(case, kind, dtype):
         attrs["count_include_pad"] = cip
     ref = reference(kind, {"x": x.astype(np.float32)}, **attrs)
     OH, OW = ref.shape[2:]
-    p = ffi.new("mcuf_pool2d_fwd_params *", dict(C=C, H=H, W=W, OH=OH, OW=OW, kh=k[0], kw=k[1], stride_h=st[0],
-                                                 stride_w=st[1], pad_top=pads[0], pad_left=pads[1], pad_bottom=pads[2],
-                                                 pad_right=pads[3], count_include_pad=cip))
+    p = ffi.new("mcuf_pool2d_params *", dict(C=C, H=H, W=W, OH=OH, OW=OW, kh=k[0], kw=k[1], stride_h=st[0],
+                                             stride_w=st[1], pad_top=pads[0], pad_left=pads[1], pad_bottom=pads[2],
+                                             pad_right=pads[3], count_include_pad=cip))
     out = Out(ref.size, dtype)
-    fn = getattr(L, f"mcuf_{'max' if kind == 'MaxPool' else 'avg'}pool2d_fwd_{SFX[dtype]}")
+    fn = getattr(L, f"mcuf_{'max' if kind == 'MaxPool' else 'avg'}pool2d_{SFX[dtype]}")
     assert fn(p, buf(ffi, x), out.ptr(ffi, CT[dtype])) == L.MCUF_OK
     assert out.intact()
     close(out.data.reshape(ref.shape), ref, dtype, rtol32=1e-6)
@@ -312,10 +315,10 @@ def test_maxpool_2x2_fast_path_propagates_nan(dtype):
     ffi, L = lib()
     x = np.arange(2 * 4 * 4, dtype=dtype).reshape(2, 4, 4)
     x[0, 1, 1] = np.nan  # inside window (0, 0) of channel 0, and smaller than nothing
-    p = ffi.new("mcuf_pool2d_fwd_params *", dict(C=2, H=4, W=4, OH=2, OW=2, kh=2, kw=2, stride_h=2, stride_w=2))
+    p = ffi.new("mcuf_pool2d_params *", dict(C=2, H=4, W=4, OH=2, OW=2, kh=2, kw=2, stride_h=2, stride_w=2))
     out = Out(8, dtype)
-    assert L.mcuf_maxpool2d_fwd_f32(p, buf(ffi, x.astype(np.float32)), out.ptr(ffi, "float")) == L.MCUF_OK \
-        if dtype == np.float32 else L.mcuf_maxpool2d_fwd_f16(p, buf(ffi, x), out.ptr(ffi, "mcuf_f16")) == L.MCUF_OK
+    assert L.mcuf_maxpool2d_f32(p, buf(ffi, x.astype(np.float32)), out.ptr(ffi, "float")) == L.MCUF_OK \
+        if dtype == np.float32 else L.mcuf_maxpool2d_f16(p, buf(ffi, x), out.ptr(ffi, "mcuf_f16")) == L.MCUF_OK
     got = out.data.reshape(2, 2, 2)
     assert np.isnan(got[0, 0, 0]) and out.intact()
     want = x.astype(np.float32).reshape(2, 2, 2, 2, 2).max(axis=(2, 4))
@@ -325,13 +328,13 @@ def test_maxpool_2x2_fast_path_propagates_nan(dtype):
 def test_pool_errors():
     ffi, L = lib()
     x = np.zeros(16, np.float32)
-    p = ffi.new("mcuf_pool2d_fwd_params *", dict(C=1, H=4, W=4, OH=3, OW=2, kh=2, kw=2, stride_h=2, stride_w=2))
-    assert L.mcuf_maxpool2d_fwd_f32(p, buf(ffi, x), buf(ffi, x)) == L.MCUF_ERR_SHAPE  # last window outside
+    p = ffi.new("mcuf_pool2d_params *", dict(C=1, H=4, W=4, OH=3, OW=2, kh=2, kw=2, stride_h=2, stride_w=2))
+    assert L.mcuf_maxpool2d_f32(p, buf(ffi, x), buf(ffi, x)) == L.MCUF_ERR_SHAPE  # last window outside
     p.OH = 2
     p.pad_top = 2  # first window entirely in the padding
-    assert L.mcuf_avgpool2d_fwd_f32(p, buf(ffi, x), buf(ffi, x)) == L.MCUF_ERR_SHAPE
+    assert L.mcuf_avgpool2d_f32(p, buf(ffi, x), buf(ffi, x)) == L.MCUF_ERR_SHAPE
     p.pad_top = 0
-    assert L.mcuf_avgpool2d_fwd_f32(p, ffi.NULL, buf(ffi, x)) == L.MCUF_ERR_ARG
+    assert L.mcuf_avgpool2d_f32(p, ffi.NULL, buf(ffi, x)) == L.MCUF_ERR_ARG
 
 
 # ------------------------------------------------------------------------------------ grouped conv
