@@ -27,6 +27,7 @@
  * mcuf_conv2d_<dt>_min_scratch_size, banded below mcuf_conv2d_<dt>_scratch_size; weight gradient:
  * mcuf_conv2d_grad_weight_<dt>_scratch_size; input gradient: mcuf_conv2d_grad_input_<dt>_scratch_size).
  * All params are computed offline (codegen); the kernels check them, they do not derive them.
+ * No two tensor (or scratch) arguments may overlap.
  */
 #ifndef MCUF_CONV_H
 #define MCUF_CONV_H
@@ -72,47 +73,54 @@ size_t mcuf_conv2d_grad_input_f16_scratch_size(const mcuf_conv2d_params *p);
 size_t mcuf_conv2d_grad_input_f32_scratch_size(const mcuf_conv2d_params *p);
 
 /* out[OC, OH, OW] = conv(in[C, H, W], w[OC, C, kh, kw]) + bias[OC] (bias may be NULL). */
-mcuf_status mcuf_conv2d_f16(const mcuf_conv2d_params *p, const mcuf_f16 *in, const mcuf_f16 *w,
-                            const mcuf_f16 *bias, mcuf_f16 *out, void *scratch, size_t scratch_bytes);
-mcuf_status mcuf_conv2d_f32(const mcuf_conv2d_params *p, const float *in, const float *w,
-                            const float *bias, float *out, void *scratch, size_t scratch_bytes);
+mcuf_status mcuf_conv2d_f16(const mcuf_conv2d_params *p, const mcuf_f16 *restrict in, const mcuf_f16 *restrict w,
+                            const mcuf_f16 *restrict bias, mcuf_f16 *restrict out, void *restrict scratch,
+                            size_t scratch_bytes);
+mcuf_status mcuf_conv2d_f32(const mcuf_conv2d_params *p, const float *restrict in, const float *restrict w,
+                            const float *restrict bias, float *restrict out, void *restrict scratch,
+                            size_t scratch_bytes);
 
 /* din[C, H, W] = d loss / d in, from dout[OC, OH, OW] and w[OC, C, kh, kw] (overwrites din). */
-mcuf_status mcuf_conv2d_grad_input_f16(const mcuf_conv2d_params *p, const mcuf_f16 *dout, const mcuf_f16 *w,
-                                       mcuf_f16 *din, void *scratch, size_t scratch_bytes);
-mcuf_status mcuf_conv2d_grad_input_f32(const mcuf_conv2d_params *p, const float *dout, const float *w,
-                                       float *din, void *scratch, size_t scratch_bytes);
+mcuf_status mcuf_conv2d_grad_input_f16(const mcuf_conv2d_params *p, const mcuf_f16 *restrict dout,
+                                       const mcuf_f16 *restrict w, mcuf_f16 *restrict din, void *restrict scratch,
+                                       size_t scratch_bytes);
+mcuf_status mcuf_conv2d_grad_input_f32(const mcuf_conv2d_params *p, const float *restrict dout,
+                                       const float *restrict w, float *restrict din, void *restrict scratch,
+                                       size_t scratch_bytes);
 
 /* dw[OC, C, kh, kw] (+)= d loss / d w and db[OC] (+)= d loss / d bias (db may be NULL),
  * from in[C, H, W] and dout[OC, OH, OW]. */
-mcuf_status mcuf_conv2d_grad_weight_f16(const mcuf_conv2d_params *p, const mcuf_f16 *in, const mcuf_f16 *dout,
-                                        mcuf_f16 *dw, mcuf_f16 *db, void *scratch, size_t scratch_bytes);
-mcuf_status mcuf_conv2d_grad_weight_f32(const mcuf_conv2d_params *p, const float *in, const float *dout,
-                                        float *dw, float *db, void *scratch, size_t scratch_bytes);
+mcuf_status mcuf_conv2d_grad_weight_f16(const mcuf_conv2d_params *p, const mcuf_f16 *restrict in,
+                                        const mcuf_f16 *restrict dout, mcuf_f16 *restrict dw, mcuf_f16 *restrict db,
+                                        void *restrict scratch, size_t scratch_bytes);
+mcuf_status mcuf_conv2d_grad_weight_f32(const mcuf_conv2d_params *p, const float *restrict in,
+                                        const float *restrict dout, float *restrict dw, float *restrict db,
+                                        void *restrict scratch, size_t scratch_bytes);
 
 /* The im2col / col2im steps on their own (also used by the conv2d functions):
  * col[(c*kh + ky)*kw + kx, oy*OW + ox] = in[c, oy*stride_h - pad_top + ky, ox*stride_w - pad_left + kx]
  * (0 outside the input); col2im overwrites din with the sum of col's entries over that same map. */
-mcuf_status mcuf_im2col_f16(const mcuf_conv2d_params *p, const mcuf_f16 *in, mcuf_f16 *col);
-mcuf_status mcuf_im2col_f32(const mcuf_conv2d_params *p, const float *in, float *col);
-mcuf_status mcuf_col2im_f16(const mcuf_conv2d_params *p, const mcuf_f16 *col, mcuf_f16 *din);
-mcuf_status mcuf_col2im_f32(const mcuf_conv2d_params *p, const float *col, float *din);
+mcuf_status mcuf_im2col_f16(const mcuf_conv2d_params *p, const mcuf_f16 *restrict in, mcuf_f16 *restrict col);
+mcuf_status mcuf_im2col_f32(const mcuf_conv2d_params *p, const float *restrict in, float *restrict col);
+mcuf_status mcuf_col2im_f16(const mcuf_conv2d_params *p, const mcuf_f16 *restrict col, mcuf_f16 *restrict din);
+mcuf_status mcuf_col2im_f32(const mcuf_conv2d_params *p, const float *restrict col, float *restrict din);
 
 /* Pointwise (1x1) conv: out[OC, HW] = w[OC, C] . in[C, HW] + bias[OC]; no scratch. */
-mcuf_status mcuf_pointwise_f16(const mcuf_pointwise_params *p, const mcuf_f16 *in, const mcuf_f16 *w,
-                               const mcuf_f16 *bias, mcuf_f16 *out);
-mcuf_status mcuf_pointwise_f32(const mcuf_pointwise_params *p, const float *in, const float *w,
-                               const float *bias, float *out);
+mcuf_status mcuf_pointwise_f16(const mcuf_pointwise_params *p, const mcuf_f16 *restrict in,
+                               const mcuf_f16 *restrict w, const mcuf_f16 *restrict bias, mcuf_f16 *restrict out);
+mcuf_status mcuf_pointwise_f32(const mcuf_pointwise_params *p, const float *restrict in, const float *restrict w,
+                               const float *restrict bias, float *restrict out);
 /* din[C, HW] = w^T . dout (overwrites din). */
-mcuf_status mcuf_pointwise_grad_input_f16(const mcuf_pointwise_params *p, const mcuf_f16 *dout,
-                                          const mcuf_f16 *w, mcuf_f16 *din);
-mcuf_status mcuf_pointwise_grad_input_f32(const mcuf_pointwise_params *p, const float *dout, const float *w,
-                                          float *din);
+mcuf_status mcuf_pointwise_grad_input_f16(const mcuf_pointwise_params *p, const mcuf_f16 *restrict dout,
+                                          const mcuf_f16 *restrict w, mcuf_f16 *restrict din);
+mcuf_status mcuf_pointwise_grad_input_f32(const mcuf_pointwise_params *p, const float *restrict dout,
+                                          const float *restrict w, float *restrict din);
 /* dw[OC, C] (+)= dout . in^T, db[OC] (+)= row sums of dout (db may be NULL). */
-mcuf_status mcuf_pointwise_grad_weight_f16(const mcuf_pointwise_params *p, const mcuf_f16 *in,
-                                           const mcuf_f16 *dout, mcuf_f16 *dw, mcuf_f16 *db);
-mcuf_status mcuf_pointwise_grad_weight_f32(const mcuf_pointwise_params *p, const float *in, const float *dout,
-                                           float *dw, float *db);
+mcuf_status mcuf_pointwise_grad_weight_f16(const mcuf_pointwise_params *p, const mcuf_f16 *restrict in,
+                                           const mcuf_f16 *restrict dout, mcuf_f16 *restrict dw,
+                                           mcuf_f16 *restrict db);
+mcuf_status mcuf_pointwise_grad_weight_f32(const mcuf_pointwise_params *p, const float *restrict in,
+                                           const float *restrict dout, float *restrict dw, float *restrict db);
 
 /* Direct 3x3 convolution, stride 1, group 1, FP32, for inference: no im2col. Bias and the activation
  * are applied as each output is written (no second pass over the output).
@@ -138,8 +146,9 @@ typedef struct {
 
 size_t mcuf_conv2d_f32_3x3_scratch_size(const mcuf_conv2d_3x3_params *p);
 size_t mcuf_conv2d_f32_3x3_min_scratch_size(const mcuf_conv2d_3x3_params *p);
-mcuf_status mcuf_conv2d_f32_3x3(const mcuf_conv2d_3x3_params *p, const float *in, const float *w,
-                                const float *bias, float *out, void *scratch, size_t scratch_bytes);
+mcuf_status mcuf_conv2d_f32_3x3(const mcuf_conv2d_3x3_params *p, const float *restrict in, const float *restrict w,
+                                const float *restrict bias, float *restrict out, void *restrict scratch,
+                                size_t scratch_bytes);
 
 /* ----------------------------------------------------------------------------------------------
  * int8 convolution, group 1, [C,H,W] -> [OC,OH,OW], dilation 1 (quantization: mcuf_requant.h).
@@ -178,8 +187,8 @@ size_t mcuf_conv2d_s8_weight_size(const mcuf_conv2d_s8_params *p);
 /* in[C,H,W] int8, w packed (see above), bias[OC] int32 or NULL -> out[OC,OH,OW] int8.
  * scratch: mcuf_conv2d_s8_scratch_size(p) bytes (NULL allowed only when that is 0). in/out must not
  * overlap. */
-mcuf_status mcuf_conv2d_s8(const mcuf_conv2d_s8_params *p, const int8_t *in, const int8_t *w,
-                           const int32_t *bias, int8_t *out, void *scratch);
+mcuf_status mcuf_conv2d_s8(const mcuf_conv2d_s8_params *p, const int8_t *restrict in, const int8_t *restrict w,
+                           const int32_t *restrict bias, int8_t *restrict out, void *restrict scratch);
 
 /* The same convolution with 4-bit or 2-bit weights (dtype token s8w4 / s8w2: int8 activations, s4 / s2
  * weights; int32 accumulation, the same params, bias and requantization; weights still symmetric per
@@ -195,9 +204,9 @@ size_t mcuf_conv2d_s8w4_scratch_size(const mcuf_conv2d_s8_params *p);
 size_t mcuf_conv2d_s8w2_scratch_size(const mcuf_conv2d_s8_params *p);
 size_t mcuf_conv2d_s8w4_weight_size(const mcuf_conv2d_s8_params *p);
 size_t mcuf_conv2d_s8w2_weight_size(const mcuf_conv2d_s8_params *p);
-mcuf_status mcuf_conv2d_s8w4(const mcuf_conv2d_s8_params *p, const int8_t *in, const uint8_t *w,
-                             const int32_t *bias, int8_t *out, void *scratch);
-mcuf_status mcuf_conv2d_s8w2(const mcuf_conv2d_s8_params *p, const int8_t *in, const uint8_t *w,
-                             const int32_t *bias, int8_t *out, void *scratch);
+mcuf_status mcuf_conv2d_s8w4(const mcuf_conv2d_s8_params *p, const int8_t *restrict in, const uint8_t *restrict w,
+                             const int32_t *restrict bias, int8_t *restrict out, void *restrict scratch);
+mcuf_status mcuf_conv2d_s8w2(const mcuf_conv2d_s8_params *p, const int8_t *restrict in, const uint8_t *restrict w,
+                             const int32_t *restrict bias, int8_t *restrict out, void *restrict scratch);
 
 #endif /* MCUF_CONV_H */

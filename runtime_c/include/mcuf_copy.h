@@ -13,7 +13,7 @@
 #include "mcuf_common.h"
 
 /* out[i] = in[i] for i < n. */
-mcuf_status mcuf_copy_f32(int n, const float *in, float *out);
+mcuf_status mcuf_copy_f32(int n, const float *restrict in, float *restrict out);
 
 /* ----------------------------------------------------------------------------------------------
  * 4-D strided copy: out[i0*os0 + ... + i3*os3] = in[i0*is0 + ... + i3*is3] over dims[0..3].
@@ -30,9 +30,9 @@ typedef struct {
     int out_stride[4];
 } mcuf_copy4d_params;
 
-mcuf_status mcuf_copy4d_s8(const mcuf_copy4d_params *p, const int8_t *in, int8_t *out);
-mcuf_status mcuf_copy4d_f16(const mcuf_copy4d_params *p, const mcuf_f16 *in, mcuf_f16 *out);
-mcuf_status mcuf_copy4d_f32(const mcuf_copy4d_params *p, const float *in, float *out);
+mcuf_status mcuf_copy4d_s8(const mcuf_copy4d_params *p, const int8_t *restrict in, int8_t *restrict out);
+mcuf_status mcuf_copy4d_f16(const mcuf_copy4d_params *p, const mcuf_f16 *restrict in, mcuf_f16 *restrict out);
+mcuf_status mcuf_copy4d_f32(const mcuf_copy4d_params *p, const float *restrict in, float *restrict out);
 
 /* ----------------------------------------------------------------------------------------------
  * Pad, constant mode, rank <= 4 (leading dims 1): out dims = in_dims + pad_begin + pad_end; a cell
@@ -47,8 +47,8 @@ typedef struct {
     float value;
 } mcuf_pad_params;
 
-mcuf_status mcuf_pad_s8(const mcuf_pad_params *p, const int8_t *in, int8_t *out);
-mcuf_status mcuf_pad_f16(const mcuf_pad_params *p, const mcuf_f16 *in, mcuf_f16 *out);
-mcuf_status mcuf_pad_f32(const mcuf_pad_params *p, const float *in, float *out);
+mcuf_status mcuf_pad_s8(const mcuf_pad_params *p, const int8_t *restrict in, int8_t *restrict out);
+mcuf_status mcuf_pad_f16(const mcuf_pad_params *p, const mcuf_f16 *restrict in, mcuf_f16 *restrict out);
+mcuf_status mcuf_pad_f32(const mcuf_pad_params *p, const float *restrict in, float *restrict out);
 
 #endif /* MCUF_COPY_H */

@@ -21,8 +21,9 @@
  *     tiny planes); MCUF_ACC_F32 keeps about 2^-11 and is the recommended policy.
  * p->accumulate_grad (gradients only): 1 adds into grad_x / grad_w / grad_bias, 0 overwrites them.
  *
- * Scratch: none (the float kernels). Errors: MCUF_ERR_ARG for a NULL required pointer or a
- * dimension/stride < 1 or a pad < 0; MCUF_ERR_SHAPE when OH/OW disagree with the formula above.
+ * No two tensor arguments may overlap. Scratch: none (the float kernels). Errors: MCUF_ERR_ARG for a
+ * NULL required pointer or a dimension/stride < 1 or a pad < 0; MCUF_ERR_SHAPE when OH/OW disagree with
+ * the formula above.
  *
  * Backends: unsuffixed = portable C (the reference).
  * `_zfh` (scalar FP16 tuned for the 32 FP registers; exists with __riscv_zfh, or with
@@ -61,43 +62,45 @@ typedef struct {
 } mcuf_dwconv2d_params;
 
 /* Forward: x[C,H,W], w[C,kh,kw], bias[C] or NULL -> y[C,OH,OW]. */
-mcuf_status mcuf_dwconv2d_f16(const mcuf_dwconv2d_params *p, const mcuf_f16 *x, const mcuf_f16 *w,
-                              const mcuf_f16 *bias, mcuf_f16 *y);
-mcuf_status mcuf_dwconv2d_f32(const mcuf_dwconv2d_params *p, const float *x, const float *w,
-                              const float *bias, float *y);
+mcuf_status mcuf_dwconv2d_f16(const mcuf_dwconv2d_params *p, const mcuf_f16 *restrict x, const mcuf_f16 *restrict w,
+                              const mcuf_f16 *restrict bias, mcuf_f16 *restrict y);
+mcuf_status mcuf_dwconv2d_f32(const mcuf_dwconv2d_params *p, const float *restrict x, const float *restrict w,
+                              const float *restrict bias, float *restrict y);
 
 /* Input gradient: grad_y[C,OH,OW], w[C,kh,kw] -> grad_x[C,H,W] (= or +=). */
-mcuf_status mcuf_dwconv2d_grad_input_f16(const mcuf_dwconv2d_params *p, const mcuf_f16 *grad_y,
-                                         const mcuf_f16 *w, mcuf_f16 *grad_x);
-mcuf_status mcuf_dwconv2d_grad_input_f32(const mcuf_dwconv2d_params *p, const float *grad_y,
-                                         const float *w, float *grad_x);
+mcuf_status mcuf_dwconv2d_grad_input_f16(const mcuf_dwconv2d_params *p, const mcuf_f16 *restrict grad_y,
+                                         const mcuf_f16 *restrict w, mcuf_f16 *restrict grad_x);
+mcuf_status mcuf_dwconv2d_grad_input_f32(const mcuf_dwconv2d_params *p, const float *restrict grad_y,
+                                         const float *restrict w, float *restrict grad_x);
 
 /* Weight gradient: x[C,H,W] (forward input), grad_y[C,OH,OW] -> grad_w[C,kh,kw] (= or +=) and,
  * when grad_bias is not NULL, grad_bias[C] = sum over the plane of grad_y (= or +=). */
-mcuf_status mcuf_dwconv2d_grad_weight_f16(const mcuf_dwconv2d_params *p, const mcuf_f16 *x,
-                                          const mcuf_f16 *grad_y, mcuf_f16 *grad_w, mcuf_f16 *grad_bias);
-mcuf_status mcuf_dwconv2d_grad_weight_f32(const mcuf_dwconv2d_params *p, const float *x,
-                                          const float *grad_y, float *grad_w, float *grad_bias);
+mcuf_status mcuf_dwconv2d_grad_weight_f16(const mcuf_dwconv2d_params *p, const mcuf_f16 *restrict x,
+                                          const mcuf_f16 *restrict grad_y, mcuf_f16 *restrict grad_w,
+                                          mcuf_f16 *restrict grad_bias);
+mcuf_status mcuf_dwconv2d_grad_weight_f32(const mcuf_dwconv2d_params *p, const float *restrict x,
+                                          const float *restrict grad_y, float *restrict grad_w,
+                                          float *restrict grad_bias);
 
 #if defined(__riscv_zfh) || defined(MCUF_BUILD_ALL_BACKENDS)
 /* Scalar FP16, window in registers (fast path 3x3, stride 1, pads <= 1; other shapes: portable). */
-mcuf_status mcuf_dwconv2d_f16_zfh(const mcuf_dwconv2d_params *p, const mcuf_f16 *x, const mcuf_f16 *w,
-                                  const mcuf_f16 *bias, mcuf_f16 *y);
-mcuf_status mcuf_dwconv2d_grad_input_f16_zfh(const mcuf_dwconv2d_params *p, const mcuf_f16 *grad_y,
-                                             const mcuf_f16 *w, mcuf_f16 *grad_x);
-mcuf_status mcuf_dwconv2d_grad_weight_f16_zfh(const mcuf_dwconv2d_params *p, const mcuf_f16 *x,
-                                              const mcuf_f16 *grad_y, mcuf_f16 *grad_w,
-                                              mcuf_f16 *grad_bias);
+mcuf_status mcuf_dwconv2d_f16_zfh(const mcuf_dwconv2d_params *p, const mcuf_f16 *restrict x,
+                                  const mcuf_f16 *restrict w, const mcuf_f16 *restrict bias, mcuf_f16 *restrict y);
+mcuf_status mcuf_dwconv2d_grad_input_f16_zfh(const mcuf_dwconv2d_params *p, const mcuf_f16 *restrict grad_y,
+                                             const mcuf_f16 *restrict w, mcuf_f16 *restrict grad_x);
+mcuf_status mcuf_dwconv2d_grad_weight_f16_zfh(const mcuf_dwconv2d_params *p, const mcuf_f16 *restrict x,
+                                              const mcuf_f16 *restrict grad_y, mcuf_f16 *restrict grad_w,
+                                              mcuf_f16 *restrict grad_bias);
 #endif
 
 #if defined(__riscv_zvfh) && !defined(MCUF_CFFI)
-mcuf_status mcuf_dwconv2d_f16_rvv(const mcuf_dwconv2d_params *p, const mcuf_f16 *x, const mcuf_f16 *w,
-                                  const mcuf_f16 *bias, mcuf_f16 *y);
-mcuf_status mcuf_dwconv2d_grad_input_f16_rvv(const mcuf_dwconv2d_params *p, const mcuf_f16 *grad_y,
-                                             const mcuf_f16 *w, mcuf_f16 *grad_x);
-mcuf_status mcuf_dwconv2d_grad_weight_f16_rvv(const mcuf_dwconv2d_params *p, const mcuf_f16 *x,
-                                              const mcuf_f16 *grad_y, mcuf_f16 *grad_w,
-                                              mcuf_f16 *grad_bias);
+mcuf_status mcuf_dwconv2d_f16_rvv(const mcuf_dwconv2d_params *p, const mcuf_f16 *restrict x,
+                                  const mcuf_f16 *restrict w, const mcuf_f16 *restrict bias, mcuf_f16 *restrict y);
+mcuf_status mcuf_dwconv2d_grad_input_f16_rvv(const mcuf_dwconv2d_params *p, const mcuf_f16 *restrict grad_y,
+                                             const mcuf_f16 *restrict w, mcuf_f16 *restrict grad_x);
+mcuf_status mcuf_dwconv2d_grad_weight_f16_rvv(const mcuf_dwconv2d_params *p, const mcuf_f16 *restrict x,
+                                              const mcuf_f16 *restrict grad_y, mcuf_f16 *restrict grad_w,
+                                              mcuf_f16 *restrict grad_bias);
 #define MCUF_DWCONV2D_F16 mcuf_dwconv2d_f16_rvv
 #define MCUF_DWCONV2D_GRAD_INPUT_F16 mcuf_dwconv2d_grad_input_f16_rvv
 #define MCUF_DWCONV2D_GRAD_WEIGHT_F16 mcuf_dwconv2d_grad_weight_f16_rvv
@@ -134,10 +137,10 @@ typedef struct {
     int group; /* divides C and OC */
 } mcuf_gconv2d_params;
 
-mcuf_status mcuf_gconv2d_f32(const mcuf_gconv2d_params *p, const float *in, const float *w, const float *bias,
-                             float *out);
-mcuf_status mcuf_gconv2d_f16(const mcuf_gconv2d_params *p, const mcuf_f16 *in, const mcuf_f16 *w,
-                             const mcuf_f16 *bias, mcuf_f16 *out);
+mcuf_status mcuf_gconv2d_f32(const mcuf_gconv2d_params *p, const float *restrict in, const float *restrict w,
+                             const float *restrict bias, float *restrict out);
+mcuf_status mcuf_gconv2d_f16(const mcuf_gconv2d_params *p, const mcuf_f16 *restrict in, const mcuf_f16 *restrict w,
+                             const mcuf_f16 *restrict bias, mcuf_f16 *restrict out);
 
 /* ----------------------------------------------------------------------------------------------
  * int8 grouped / depthwise convolution (quantization: mcuf_requant.h), params mcuf_conv2d_s8_params
@@ -152,7 +155,7 @@ mcuf_status mcuf_gconv2d_f16(const mcuf_gconv2d_params *p, const mcuf_f16 *in, c
  * in and out must not overlap.
  * ---------------------------------------------------------------------------------------------- */
 size_t mcuf_dwconv2d_s8_scratch_size(const mcuf_conv2d_s8_params *p);
-mcuf_status mcuf_dwconv2d_s8(const mcuf_conv2d_s8_params *p, const int8_t *in, const int8_t *w,
-                             const int32_t *bias, int8_t *out, void *scratch);
+mcuf_status mcuf_dwconv2d_s8(const mcuf_conv2d_s8_params *p, const int8_t *restrict in, const int8_t *restrict w,
+                             const int32_t *restrict bias, int8_t *restrict out, void *restrict scratch);
 
 #endif /* MCUF_DWCONV_H */

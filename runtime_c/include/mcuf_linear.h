@@ -10,7 +10,7 @@
  *                    s8w2 variants take 4-bit / 2-bit weights (quantization: mcuf_requant.h).
  *
  * Gradients: grad_input overwrites dx; grad_weight overwrites dw and db, or adds into them when
- * p->accumulate_grad is 1. db may be NULL. No scratch, no state.
+ * p->accumulate_grad is 1. db may be NULL. No scratch, no state. No two tensor arguments may overlap.
  * Errors: MCUF_ERR_ARG for NULL required pointers or a dimension < 1 (int8: a zero point outside
  * [-128, 127] or act_min > act_max too).
  */
@@ -27,19 +27,20 @@ typedef struct {
 } mcuf_linear_params;
 
 /* Linear: y[batch, out] = x[batch, in] . w[out, in]^T + bias[out] (bias may be NULL). */
-mcuf_status mcuf_linear_f16(const mcuf_linear_params *p, const mcuf_f16 *x, const mcuf_f16 *w,
-                            const mcuf_f16 *bias, mcuf_f16 *y);
-mcuf_status mcuf_linear_f32(const mcuf_linear_params *p, const float *x, const float *w, const float *bias,
-                            float *y);
+mcuf_status mcuf_linear_f16(const mcuf_linear_params *p, const mcuf_f16 *restrict x, const mcuf_f16 *restrict w,
+                            const mcuf_f16 *restrict bias, mcuf_f16 *restrict y);
+mcuf_status mcuf_linear_f32(const mcuf_linear_params *p, const float *restrict x, const float *restrict w,
+                            const float *restrict bias, float *restrict y);
 /* dx[batch, in] = dy[batch, out] . w[out, in] (overwrites dx). */
-mcuf_status mcuf_linear_grad_input_f16(const mcuf_linear_params *p, const mcuf_f16 *dy, const mcuf_f16 *w,
-                                       mcuf_f16 *dx);
-mcuf_status mcuf_linear_grad_input_f32(const mcuf_linear_params *p, const float *dy, const float *w, float *dx);
+mcuf_status mcuf_linear_grad_input_f16(const mcuf_linear_params *p, const mcuf_f16 *restrict dy,
+                                       const mcuf_f16 *restrict w, mcuf_f16 *restrict dx);
+mcuf_status mcuf_linear_grad_input_f32(const mcuf_linear_params *p, const float *restrict dy,
+                                       const float *restrict w, float *restrict dx);
 /* dw[out, in] (+)= dy^T . x, db[out] (+)= column sums of dy (db may be NULL). */
-mcuf_status mcuf_linear_grad_weight_f16(const mcuf_linear_params *p, const mcuf_f16 *x, const mcuf_f16 *dy,
-                                        mcuf_f16 *dw, mcuf_f16 *db);
-mcuf_status mcuf_linear_grad_weight_f32(const mcuf_linear_params *p, const float *x, const float *dy,
-                                        float *dw, float *db);
+mcuf_status mcuf_linear_grad_weight_f16(const mcuf_linear_params *p, const mcuf_f16 *restrict x,
+                                        const mcuf_f16 *restrict dy, mcuf_f16 *restrict dw, mcuf_f16 *restrict db);
+mcuf_status mcuf_linear_grad_weight_f32(const mcuf_linear_params *p, const float *restrict x,
+                                        const float *restrict dy, float *restrict dw, float *restrict db);
 
 /* ----------------------------------------------------------------------------------------------
  * int8: out[r, o] = requant(bias'[o] + sum_i in[r, i] * W[o, i]) for r < batch. in[batch, In],
@@ -62,17 +63,17 @@ typedef struct {
     const int32_t *shift;        /* [out_features] */
 } mcuf_linear_s8_params;
 
-mcuf_status mcuf_linear_s8(const mcuf_linear_s8_params *p, const int8_t *in, const int8_t *w,
-                           const int32_t *bias, int8_t *out);
+mcuf_status mcuf_linear_s8(const mcuf_linear_s8_params *p, const int8_t *restrict in, const int8_t *restrict w,
+                           const int32_t *restrict bias, int8_t *restrict out);
 /* Bytes of the packed weight array of mcuf_linear_s8_packed: 4 * ceil(Out/4) * In. */
 size_t mcuf_linear_s8_packed_weight_size(const mcuf_linear_s8_params *p);
-mcuf_status mcuf_linear_s8_packed(const mcuf_linear_s8_params *p, const int8_t *in, const int8_t *w,
-                                  const int32_t *bias, int8_t *out);
+mcuf_status mcuf_linear_s8_packed(const mcuf_linear_s8_params *p, const int8_t *restrict in,
+                                  const int8_t *restrict w, const int32_t *restrict bias, int8_t *restrict out);
 size_t mcuf_linear_s8w4_weight_size(const mcuf_linear_s8_params *p);
 size_t mcuf_linear_s8w2_weight_size(const mcuf_linear_s8_params *p);
-mcuf_status mcuf_linear_s8w4(const mcuf_linear_s8_params *p, const int8_t *in, const uint8_t *w,
-                             const int32_t *bias, int8_t *out);
-mcuf_status mcuf_linear_s8w2(const mcuf_linear_s8_params *p, const int8_t *in, const uint8_t *w,
-                             const int32_t *bias, int8_t *out);
+mcuf_status mcuf_linear_s8w4(const mcuf_linear_s8_params *p, const int8_t *restrict in, const uint8_t *restrict w,
+                             const int32_t *restrict bias, int8_t *restrict out);
+mcuf_status mcuf_linear_s8w2(const mcuf_linear_s8_params *p, const int8_t *restrict in, const uint8_t *restrict w,
+                             const int32_t *restrict bias, int8_t *restrict out);
 
 #endif /* MCUF_LINEAR_H */

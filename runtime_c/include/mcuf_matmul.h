@@ -11,6 +11,7 @@
  * p->acc (FP16 only): MCUF_ACC_F16 accumulates dot products in FP16 (fastest; relative error grows
  * about like K * 2^-11), MCUF_ACC_F32 accumulates in FP32 and rounds once (error about 2^-11).
  * Returns MCUF_ERR_ARG for NULL p/A/B/C or a dimension < 1. No scratch, no allocation, no state.
+ * A, B, bias and C must not overlap (restrict): C is only ever the output, also when accumulating.
  * Alignment: only the natural alignment of the element type is needed (2 bytes for FP16); no kernel
  * performs a misaligned or wider-than-element access.
  *
@@ -41,69 +42,69 @@ typedef struct {
 } mcuf_matmul_params;
 
 /* Portable C (reference). FP16 in/out, accumulation per p->acc. */
-mcuf_status mcuf_matmul_f16(const mcuf_matmul_params *p, const mcuf_f16 *A, const mcuf_f16 *B,
-                            const mcuf_f16 *bias, mcuf_f16 *C);
-mcuf_status mcuf_matmul_nt_f16(const mcuf_matmul_params *p, const mcuf_f16 *A, const mcuf_f16 *B,
-                               const mcuf_f16 *bias, mcuf_f16 *C);
-mcuf_status mcuf_matmul_tn_f16(const mcuf_matmul_params *p, const mcuf_f16 *A, const mcuf_f16 *B,
-                               const mcuf_f16 *bias, mcuf_f16 *C);
+mcuf_status mcuf_matmul_f16(const mcuf_matmul_params *p, const mcuf_f16 *restrict A, const mcuf_f16 *restrict B,
+                            const mcuf_f16 *restrict bias, mcuf_f16 *restrict C);
+mcuf_status mcuf_matmul_nt_f16(const mcuf_matmul_params *p, const mcuf_f16 *restrict A, const mcuf_f16 *restrict B,
+                               const mcuf_f16 *restrict bias, mcuf_f16 *restrict C);
+mcuf_status mcuf_matmul_tn_f16(const mcuf_matmul_params *p, const mcuf_f16 *restrict A, const mcuf_f16 *restrict B,
+                               const mcuf_f16 *restrict bias, mcuf_f16 *restrict C);
 /* Portable C (reference). FP32 in/out, FP32 accumulation (p->acc ignored). */
-mcuf_status mcuf_matmul_f32(const mcuf_matmul_params *p, const float *A, const float *B,
-                            const float *bias, float *C);
-mcuf_status mcuf_matmul_nt_f32(const mcuf_matmul_params *p, const float *A, const float *B,
-                               const float *bias, float *C);
-mcuf_status mcuf_matmul_tn_f32(const mcuf_matmul_params *p, const float *A, const float *B,
-                               const float *bias, float *C);
+mcuf_status mcuf_matmul_f32(const mcuf_matmul_params *p, const float *restrict A, const float *restrict B,
+                            const float *restrict bias, float *restrict C);
+mcuf_status mcuf_matmul_nt_f32(const mcuf_matmul_params *p, const float *restrict A, const float *restrict B,
+                               const float *restrict bias, float *restrict C);
+mcuf_status mcuf_matmul_tn_f32(const mcuf_matmul_params *p, const float *restrict A, const float *restrict B,
+                               const float *restrict bias, float *restrict C);
 
 /* Textbook triple loop C[M,N] = A[M,K] . B[K,N], FP16 accumulate; ignores bias/accumulate/acc.
  * Benchmark baseline only ("naive" row of `mcuforge bench kernels`). */
-mcuf_status mcuf_matmul_f16_naive(const mcuf_matmul_params *p, const mcuf_f16 *A, const mcuf_f16 *B,
-                                  mcuf_f16 *C);
+mcuf_status mcuf_matmul_f16_naive(const mcuf_matmul_params *p, const mcuf_f16 *restrict A,
+                                  const mcuf_f16 *restrict B, mcuf_f16 *restrict C);
 
 #if defined(__riscv_zfh)
 /* Scalar Zfh: 5x5 register blocks of C (25 fmadd.h per 10 flh, inline assembly), K unrolled by 16;
  * 4-wide edge blocks, and a compact dot product for the 1..3 rows/columns left by dimensions < 12.
  * MCUF_ACC_F32 uses the same blocks with fcvt.s.h after each flh and fmadd.s, rounding C once.
  * Same semantics and results (within the stated tolerances) as the portable ones. */
-mcuf_status mcuf_matmul_f16_zfh(const mcuf_matmul_params *p, const mcuf_f16 *A, const mcuf_f16 *B,
-                                const mcuf_f16 *bias, mcuf_f16 *C);
-mcuf_status mcuf_matmul_nt_f16_zfh(const mcuf_matmul_params *p, const mcuf_f16 *A, const mcuf_f16 *B,
-                                   const mcuf_f16 *bias, mcuf_f16 *C);
-mcuf_status mcuf_matmul_tn_f16_zfh(const mcuf_matmul_params *p, const mcuf_f16 *A, const mcuf_f16 *B,
-                                   const mcuf_f16 *bias, mcuf_f16 *C);
+mcuf_status mcuf_matmul_f16_zfh(const mcuf_matmul_params *p, const mcuf_f16 *restrict A, const mcuf_f16 *restrict B,
+                                const mcuf_f16 *restrict bias, mcuf_f16 *restrict C);
+mcuf_status mcuf_matmul_nt_f16_zfh(const mcuf_matmul_params *p, const mcuf_f16 *restrict A,
+                                   const mcuf_f16 *restrict B, const mcuf_f16 *restrict bias, mcuf_f16 *restrict C);
+mcuf_status mcuf_matmul_tn_f16_zfh(const mcuf_matmul_params *p, const mcuf_f16 *restrict A,
+                                   const mcuf_f16 *restrict B, const mcuf_f16 *restrict bias, mcuf_f16 *restrict C);
 #endif
 
 #if defined(__riscv_zvfh) && defined(__riscv_vector)
 /* RVV 1.0 + Zvfh: C rows vectorised along N at LMUL 8 (vsetvl, so any VLEN), several rows of C in
  * flight; per k one vector load of a B row (strided for _nt) and one flh + vfmacc.vf per row of A.
  * MCUF_ACC_F32 uses vfwmacc.vf into FP32 accumulators (LMUL 4 halves -> LMUL 8 floats). */
-mcuf_status mcuf_matmul_f16_rvv(const mcuf_matmul_params *p, const mcuf_f16 *A, const mcuf_f16 *B,
-                                const mcuf_f16 *bias, mcuf_f16 *C);
-mcuf_status mcuf_matmul_nt_f16_rvv(const mcuf_matmul_params *p, const mcuf_f16 *A, const mcuf_f16 *B,
-                                   const mcuf_f16 *bias, mcuf_f16 *C);
-mcuf_status mcuf_matmul_tn_f16_rvv(const mcuf_matmul_params *p, const mcuf_f16 *A, const mcuf_f16 *B,
-                                   const mcuf_f16 *bias, mcuf_f16 *C);
+mcuf_status mcuf_matmul_f16_rvv(const mcuf_matmul_params *p, const mcuf_f16 *restrict A, const mcuf_f16 *restrict B,
+                                const mcuf_f16 *restrict bias, mcuf_f16 *restrict C);
+mcuf_status mcuf_matmul_nt_f16_rvv(const mcuf_matmul_params *p, const mcuf_f16 *restrict A,
+                                   const mcuf_f16 *restrict B, const mcuf_f16 *restrict bias, mcuf_f16 *restrict C);
+mcuf_status mcuf_matmul_tn_f16_rvv(const mcuf_matmul_params *p, const mcuf_f16 *restrict A,
+                                   const mcuf_f16 *restrict B, const mcuf_f16 *restrict bias, mcuf_f16 *restrict C);
 #endif
 
 #if defined(__riscv) && defined(__riscv_f)
 /* Scalar F: FP32 5x5 register blocks (25 fmadd.s per 10 flw, inline assembly), K unrolled by 16, the
  * same walk over C as the _zfh variants. */
-mcuf_status mcuf_matmul_f32_rvf(const mcuf_matmul_params *p, const float *A, const float *B,
-                                const float *bias, float *C);
-mcuf_status mcuf_matmul_nt_f32_rvf(const mcuf_matmul_params *p, const float *A, const float *B,
-                                   const float *bias, float *C);
-mcuf_status mcuf_matmul_tn_f32_rvf(const mcuf_matmul_params *p, const float *A, const float *B,
-                                   const float *bias, float *C);
+mcuf_status mcuf_matmul_f32_rvf(const mcuf_matmul_params *p, const float *restrict A, const float *restrict B,
+                                const float *restrict bias, float *restrict C);
+mcuf_status mcuf_matmul_nt_f32_rvf(const mcuf_matmul_params *p, const float *restrict A, const float *restrict B,
+                                   const float *restrict bias, float *restrict C);
+mcuf_status mcuf_matmul_tn_f32_rvf(const mcuf_matmul_params *p, const float *restrict A, const float *restrict B,
+                                   const float *restrict bias, float *restrict C);
 #endif
 
 #if defined(__riscv_vector) && defined(__riscv_f)
 /* RVV 1.0 (Zve32f or V): FP32 counterparts, LMUL 8, same structure as the FP16 ones. */
-mcuf_status mcuf_matmul_f32_rvv(const mcuf_matmul_params *p, const float *A, const float *B,
-                                const float *bias, float *C);
-mcuf_status mcuf_matmul_nt_f32_rvv(const mcuf_matmul_params *p, const float *A, const float *B,
-                                   const float *bias, float *C);
-mcuf_status mcuf_matmul_tn_f32_rvv(const mcuf_matmul_params *p, const float *A, const float *B,
-                                   const float *bias, float *C);
+mcuf_status mcuf_matmul_f32_rvv(const mcuf_matmul_params *p, const float *restrict A, const float *restrict B,
+                                const float *restrict bias, float *restrict C);
+mcuf_status mcuf_matmul_nt_f32_rvv(const mcuf_matmul_params *p, const float *restrict A, const float *restrict B,
+                                   const float *restrict bias, float *restrict C);
+mcuf_status mcuf_matmul_tn_f32_rvv(const mcuf_matmul_params *p, const float *restrict A, const float *restrict B,
+                                   const float *restrict bias, float *restrict C);
 #endif
 
 #ifndef MCUF_CFFI

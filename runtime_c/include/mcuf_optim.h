@@ -24,6 +24,7 @@
  * the step is skipped). The state is a caller-owned struct: no hidden state. A training step reads
  * inv = 1.0f / state.scale BEFORE calling mcuf_loss_scale_update and passes inv to the SGD step.
  *
+ * grad, the weights, the momentum (and w16) must not overlap.
  * Errors: MCUF_ERR_ARG for NULL pointers (mom NULL with momentum != 0), n < 1, negative rates.
  * Backends: portable C; `_rvv` for the SGD steps and the finite check when compiling with __riscv_zvfh.
  */
@@ -39,11 +40,13 @@ typedef struct {
     uint8_t nesterov;
 } mcuf_sgd_params;
 
-mcuf_status mcuf_sgd_f32(const mcuf_sgd_params *p, float lr, const float *grad, float *w, float *mom);
-mcuf_status mcuf_sgd_f16(const mcuf_sgd_params *p, float lr, float grad_scale_inv, const mcuf_f16 *grad,
-                         mcuf_f16 *w, mcuf_f16 *mom);
-mcuf_status mcuf_sgd_master_f16(const mcuf_sgd_params *p, float lr, float grad_scale_inv, const mcuf_f16 *grad,
-                                float *master, float *mom, mcuf_f16 *w16);
+mcuf_status mcuf_sgd_f32(const mcuf_sgd_params *p, float lr, const float *restrict grad, float *restrict w,
+                         float *restrict mom);
+mcuf_status mcuf_sgd_f16(const mcuf_sgd_params *p, float lr, float grad_scale_inv, const mcuf_f16 *restrict grad,
+                         mcuf_f16 *restrict w, mcuf_f16 *restrict mom);
+mcuf_status mcuf_sgd_master_f16(const mcuf_sgd_params *p, float lr, float grad_scale_inv,
+                                const mcuf_f16 *restrict grad, float *restrict master, float *restrict mom,
+                                mcuf_f16 *restrict w16);
 
 typedef struct {
     float init_scale;      /* e.g. 65536 (PyTorch) or 1024 */
@@ -70,11 +73,13 @@ mcuf_status mcuf_all_finite_f16(int n, const mcuf_f16 *x);
 mcuf_status mcuf_all_finite_f32(int n, const float *x);
 
 #if defined(__riscv_zvfh) && !defined(MCUF_CFFI)
-mcuf_status mcuf_sgd_f32_rvv(const mcuf_sgd_params *p, float lr, const float *grad, float *w, float *mom);
-mcuf_status mcuf_sgd_f16_rvv(const mcuf_sgd_params *p, float lr, float grad_scale_inv, const mcuf_f16 *grad,
-                             mcuf_f16 *w, mcuf_f16 *mom);
+mcuf_status mcuf_sgd_f32_rvv(const mcuf_sgd_params *p, float lr, const float *restrict grad, float *restrict w,
+                             float *restrict mom);
+mcuf_status mcuf_sgd_f16_rvv(const mcuf_sgd_params *p, float lr, float grad_scale_inv,
+                             const mcuf_f16 *restrict grad, mcuf_f16 *restrict w, mcuf_f16 *restrict mom);
 mcuf_status mcuf_sgd_master_f16_rvv(const mcuf_sgd_params *p, float lr, float grad_scale_inv,
-                                    const mcuf_f16 *grad, float *master, float *mom, mcuf_f16 *w16);
+                                    const mcuf_f16 *restrict grad, float *restrict master, float *restrict mom,
+                                    mcuf_f16 *restrict w16);
 mcuf_status mcuf_all_finite_f16_rvv(int n, const mcuf_f16 *x);
 #define MCUF_SGD_F32 mcuf_sgd_f32_rvv
 #define MCUF_SGD_F16 mcuf_sgd_f16_rvv

@@ -46,17 +46,19 @@ typedef struct {
     uint8_t count_include_pad; /* average pool only: 0, 1 or 2 (see above) */
 } mcuf_pool2d_params;
 
-mcuf_status mcuf_maxpool2d_f16(const mcuf_pool2d_params *p, const mcuf_f16 *x, mcuf_f16 *y);
-mcuf_status mcuf_maxpool2d_f32(const mcuf_pool2d_params *p, const float *x, float *y);
-mcuf_status mcuf_maxpool2d_grad_f16(const mcuf_pool2d_params *p, const mcuf_f16 *x, const mcuf_f16 *grad_y,
-                                    mcuf_f16 *grad_x);
-mcuf_status mcuf_maxpool2d_grad_f32(const mcuf_pool2d_params *p, const float *x, const float *grad_y,
-                                    float *grad_x);
+mcuf_status mcuf_maxpool2d_f16(const mcuf_pool2d_params *p, const mcuf_f16 *restrict x, mcuf_f16 *restrict y);
+mcuf_status mcuf_maxpool2d_f32(const mcuf_pool2d_params *p, const float *restrict x, float *restrict y);
+mcuf_status mcuf_maxpool2d_grad_f16(const mcuf_pool2d_params *p, const mcuf_f16 *restrict x,
+                                    const mcuf_f16 *restrict grad_y, mcuf_f16 *restrict grad_x);
+mcuf_status mcuf_maxpool2d_grad_f32(const mcuf_pool2d_params *p, const float *restrict x,
+                                    const float *restrict grad_y, float *restrict grad_x);
 
-mcuf_status mcuf_avgpool2d_f16(const mcuf_pool2d_params *p, const mcuf_f16 *x, mcuf_f16 *y);
-mcuf_status mcuf_avgpool2d_f32(const mcuf_pool2d_params *p, const float *x, float *y);
-mcuf_status mcuf_avgpool2d_grad_f16(const mcuf_pool2d_params *p, const mcuf_f16 *grad_y, mcuf_f16 *grad_x);
-mcuf_status mcuf_avgpool2d_grad_f32(const mcuf_pool2d_params *p, const float *grad_y, float *grad_x);
+mcuf_status mcuf_avgpool2d_f16(const mcuf_pool2d_params *p, const mcuf_f16 *restrict x, mcuf_f16 *restrict y);
+mcuf_status mcuf_avgpool2d_f32(const mcuf_pool2d_params *p, const float *restrict x, float *restrict y);
+mcuf_status mcuf_avgpool2d_grad_f16(const mcuf_pool2d_params *p, const mcuf_f16 *restrict grad_y,
+                                    mcuf_f16 *restrict grad_x);
+mcuf_status mcuf_avgpool2d_grad_f32(const mcuf_pool2d_params *p, const float *restrict grad_y,
+                                    float *restrict grad_x);
 
 /* Inference max pool, 2x2 windows, stride 2, no padding (the usual CNN downsampling), FP32:
  * y[c, i, j] = act(max of x[c, 2i..2i+1, 2j..2j+1]); OH = H / 2, OW = W / 2 (floor: an odd last row or
@@ -73,7 +75,7 @@ typedef struct {
     float act_lo, act_hi;
 } mcuf_maxpool2d_2x2_params;
 
-mcuf_status mcuf_maxpool2d_f32_2x2(const mcuf_maxpool2d_2x2_params *p, const float *x, float *y);
+mcuf_status mcuf_maxpool2d_f32_2x2(const mcuf_maxpool2d_2x2_params *p, const float *restrict x, float *restrict y);
 
 typedef struct {
     int C;        /* channels */
@@ -81,12 +83,14 @@ typedef struct {
     mcuf_acc acc; /* FP16 forward only */
 } mcuf_global_avgpool_params;
 
-mcuf_status mcuf_global_avgpool_f16(const mcuf_global_avgpool_params *p, const mcuf_f16 *x, mcuf_f16 *y);
-mcuf_status mcuf_global_avgpool_f32(const mcuf_global_avgpool_params *p, const float *x, float *y);
-mcuf_status mcuf_global_avgpool_grad_f16(const mcuf_global_avgpool_params *p, const mcuf_f16 *grad_y,
-                                         mcuf_f16 *grad_x);
-mcuf_status mcuf_global_avgpool_grad_f32(const mcuf_global_avgpool_params *p, const float *grad_y,
-                                         float *grad_x);
+mcuf_status mcuf_global_avgpool_f16(const mcuf_global_avgpool_params *p, const mcuf_f16 *restrict x,
+                                    mcuf_f16 *restrict y);
+mcuf_status mcuf_global_avgpool_f32(const mcuf_global_avgpool_params *p, const float *restrict x,
+                                    float *restrict y);
+mcuf_status mcuf_global_avgpool_grad_f16(const mcuf_global_avgpool_params *p, const mcuf_f16 *restrict grad_y,
+                                         mcuf_f16 *restrict grad_x);
+mcuf_status mcuf_global_avgpool_grad_f32(const mcuf_global_avgpool_params *p, const float *restrict grad_y,
+                                         float *restrict grad_x);
 
 /* ----------------------------------------------------------------------------------------------
  * int8 pooling, in[C,H,W] -> out[C,OH,OW]; windows and count_include_pad as above.
@@ -110,8 +114,8 @@ typedef struct {
     const int32_t *shift;        /* AveragePool: [kh*kw]; MaxPool: unused */
 } mcuf_pool2d_s8_params;
 
-mcuf_status mcuf_maxpool2d_s8(const mcuf_pool2d_s8_params *p, const int8_t *in, int8_t *out);
-mcuf_status mcuf_avgpool2d_s8(const mcuf_pool2d_s8_params *p, const int8_t *in, int8_t *out);
+mcuf_status mcuf_maxpool2d_s8(const mcuf_pool2d_s8_params *p, const int8_t *restrict in, int8_t *restrict out);
+mcuf_status mcuf_avgpool2d_s8(const mcuf_pool2d_s8_params *p, const int8_t *restrict in, int8_t *restrict out);
 
 typedef struct {
     int C, HW;
@@ -120,6 +124,7 @@ typedef struct {
     int8_t act_min, act_max;
 } mcuf_global_avgpool_s8_params;
 
-mcuf_status mcuf_global_avgpool_s8(const mcuf_global_avgpool_s8_params *p, const int8_t *in, int8_t *out);
+mcuf_status mcuf_global_avgpool_s8(const mcuf_global_avgpool_s8_params *p, const int8_t *restrict in,
+                                   int8_t *restrict out);
 
 #endif /* MCUF_POOL_H */

@@ -265,14 +265,14 @@ static void copy_f32(float *dst, const float *src, int n)
             }                                                                                            \
     }                                                                                                    \
                                                                                                          \
-    mcuf_status mcuf_im2col_##SFX(const mcuf_conv2d_params *p, const T *in, T *col)                      \
+    mcuf_status mcuf_im2col_##SFX(const mcuf_conv2d_params *p, const T *restrict in, T *restrict col)    \
     {                                                                                                    \
         if (!conv_params_ok(p) || !in || !col) return MCUF_ERR_ARG;                                      \
         im2col_band_##SFX(p, in, col, 0, p->OH);                                                         \
         return MCUF_OK;                                                                                  \
     }                                                                                                    \
                                                                                                          \
-    mcuf_status mcuf_col2im_##SFX(const mcuf_conv2d_params *p, const T *col, T *din)                     \
+    mcuf_status mcuf_col2im_##SFX(const mcuf_conv2d_params *p, const T *restrict col, T *restrict din)   \
     {                                                                                                    \
         if (!conv_params_ok(p) || !col || !din) return MCUF_ERR_ARG;                                     \
         const int C = p->C, H = p->H, W = p->W, Ho = p->OH, Wo = p->OW, KH = p->kh, KW = p->kw;          \
@@ -320,6 +320,8 @@ static void copy_f32(float *dst, const float *src, int n)
         }                                                                                                \
     }                                                                                                    \
                                                                                                          \
+    /* No restrict in this definition (the prototype has it, the contract): with it clang-19's FP16      \
+     * build retires 5,213 instructions more on the MNIST-style CNN's convs (rv32-zfh). */               \
     mcuf_status mcuf_conv2d_##SFX(const mcuf_conv2d_params *p, const T *in, const T *w, const T *bias,   \
                                   T *out, void *scratch, size_t scratch_bytes)                           \
     {                                                                                                    \
@@ -360,8 +362,9 @@ static void copy_f32(float *dst, const float *src, int n)
         return MCUF_OK;                                                                                  \
     }                                                                                                    \
                                                                                                          \
-    mcuf_status mcuf_conv2d_grad_input_##SFX(const mcuf_conv2d_params *p, const T *dout, const T *w,     \
-                                             T *din, void *scratch, size_t scratch_bytes)                \
+    mcuf_status mcuf_conv2d_grad_input_##SFX(const mcuf_conv2d_params *p, const T *restrict dout,        \
+                                             const T *restrict w, T *restrict din,                       \
+                                             void *restrict scratch, size_t scratch_bytes)               \
     {                                                                                                    \
         if (!conv_params_ok(p) || !dout || !w || !din) return MCUF_ERR_ARG;                              \
         /* dcol[CKK, P] = W[Cout, CKK]^T . dout[Cout, P] */                                              \
@@ -388,8 +391,9 @@ static void copy_f32(float *dst, const float *src, int n)
         return mcuf_col2im_##SFX(p, dcol, din);                                                          \
     }                                                                                                    \
                                                                                                          \
-    mcuf_status mcuf_conv2d_grad_weight_##SFX(const mcuf_conv2d_params *p, const T *in, const T *dout,   \
-                                              T *dw, T *db, void *scratch, size_t scratch_bytes)         \
+    mcuf_status mcuf_conv2d_grad_weight_##SFX(const mcuf_conv2d_params *p, const T *restrict in,         \
+                                              const T *restrict dout, T *restrict dw, T *restrict db,    \
+                                              void *restrict scratch, size_t scratch_bytes)              \
     {                                                                                                    \
         if (!conv_params_ok(p) || !in || !dout || !dw) return MCUF_ERR_ARG;                              \
         const int P = p->OH * p->OW;                                                                     \
@@ -407,24 +411,24 @@ static void copy_f32(float *dst, const float *src, int n)
         return st;                                                                                       \
     }                                                                                                    \
                                                                                                          \
-    mcuf_status mcuf_pointwise_##SFX(const mcuf_pointwise_params *p, const T *in, const T *w,            \
-                                     const T *bias, T *out)                                              \
+    mcuf_status mcuf_pointwise_##SFX(const mcuf_pointwise_params *p, const T *restrict in,               \
+                                     const T *restrict w, const T *restrict bias, T *restrict out)       \
     {                                                                                                    \
         if (!p || !in || !w || !out || p->C < 1 || p->OC < 1 || p->HW < 1) return MCUF_ERR_ARG;          \
         const mcuf_matmul_params mp = {p->OC, p->HW, p->C, p->acc, 0, 1};                                \
         return MATMUL(&mp, w, in, bias, out);                                                            \
     }                                                                                                    \
                                                                                                          \
-    mcuf_status mcuf_pointwise_grad_input_##SFX(const mcuf_pointwise_params *p, const T *dout,           \
-                                                const T *w, T *din)                                      \
+    mcuf_status mcuf_pointwise_grad_input_##SFX(const mcuf_pointwise_params *p, const T *restrict dout,  \
+                                                const T *restrict w, T *restrict din)                    \
     {                                                                                                    \
         if (!p || !dout || !w || !din || p->C < 1 || p->OC < 1 || p->HW < 1) return MCUF_ERR_ARG;        \
         const mcuf_matmul_params mp = {p->C, p->HW, p->OC, p->acc, 0, 0};                                \
         return MATMUL_TN(&mp, w, dout, NULL, din);                                                       \
     }                                                                                                    \
                                                                                                          \
-    mcuf_status mcuf_pointwise_grad_weight_##SFX(const mcuf_pointwise_params *p, const T *in,            \
-                                                 const T *dout, T *dw, T *db)                            \
+    mcuf_status mcuf_pointwise_grad_weight_##SFX(const mcuf_pointwise_params *p, const T *restrict in,   \
+                                                 const T *restrict dout, T *restrict dw, T *restrict db) \
     {                                                                                                    \
         if (!p || !in || !dout || !dw || p->C < 1 || p->OC < 1 || p->HW < 1) return MCUF_ERR_ARG;        \
         const mcuf_matmul_params mp = {p->OC, p->C, p->HW, p->acc, p->accumulate_grad, 0};               \
@@ -671,8 +675,9 @@ static void conv3x3_band(const mcuf_conv2d_3x3_params *p, const float *x, size_t
     }
 }
 
-mcuf_status mcuf_conv2d_f32_3x3(const mcuf_conv2d_3x3_params *p, const float *in, const float *w,
-                                const float *bias, float *out, void *scratch, size_t scratch_bytes)
+mcuf_status mcuf_conv2d_f32_3x3(const mcuf_conv2d_3x3_params *p, const float *restrict in, const float *restrict w,
+                                const float *restrict bias, float *restrict out, void *restrict scratch,
+                                size_t scratch_bytes)
 {
     if (!conv3x3_params_ok(p) || !in || !w || !out) return MCUF_ERR_ARG;
     const conv3x3_epilogue e = {p->act, p->act == MCUF_ACT_CLIP_ ? p->act_lo : 0.0f, p->act_hi};

@@ -260,20 +260,20 @@ static MCUF_ALWAYS_INLINE mcuf_status conv_run(const mcuf_conv2d_s8_params *p, c
     return MCUF_OK;
 }
 
-mcuf_status mcuf_conv2d_s8(const mcuf_conv2d_s8_params *p, const int8_t *in, const int8_t *w,
-                           const int32_t *bias, int8_t *out, void *scratch)
+mcuf_status mcuf_conv2d_s8(const mcuf_conv2d_s8_params *p, const int8_t *restrict in, const int8_t *restrict w,
+                           const int32_t *restrict bias, int8_t *restrict out, void *restrict scratch)
 {
     return conv_run(p, in, w, bias, out, scratch, 8);
 }
 
-mcuf_status mcuf_conv2d_s8w4(const mcuf_conv2d_s8_params *p, const int8_t *in, const uint8_t *w,
-                              const int32_t *bias, int8_t *out, void *scratch)
+mcuf_status mcuf_conv2d_s8w4(const mcuf_conv2d_s8_params *p, const int8_t *restrict in, const uint8_t *restrict w,
+                             const int32_t *restrict bias, int8_t *restrict out, void *restrict scratch)
 {
     return conv_run(p, in, (const int8_t *)w, bias, out, scratch, 4);
 }
 
-mcuf_status mcuf_conv2d_s8w2(const mcuf_conv2d_s8_params *p, const int8_t *in, const uint8_t *w,
-                              const int32_t *bias, int8_t *out, void *scratch)
+mcuf_status mcuf_conv2d_s8w2(const mcuf_conv2d_s8_params *p, const int8_t *restrict in, const uint8_t *restrict w,
+                             const int32_t *restrict bias, int8_t *restrict out, void *restrict scratch)
 {
     return conv_run(p, in, (const int8_t *)w, bias, out, scratch, 2);
 }

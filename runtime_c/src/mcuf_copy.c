@@ -22,7 +22,7 @@ static mcuf_status copy4d_check(const mcuf_copy4d_params *p, const void *in, con
 }
 
 #define DEFINE_COPY4D(NAME, T)                                                                           \
-    mcuf_status NAME(const mcuf_copy4d_params *p, const T *in, T *out)                                   \
+    mcuf_status NAME(const mcuf_copy4d_params *p, const T *restrict in, T *restrict out)                 \
     {                                                                                                    \
         mcuf_status st = copy4d_check(p, in, out);                                                       \
         if (st != MCUF_OK) return st;                                                                    \
@@ -63,7 +63,7 @@ static mcuf_status pad_check(const mcuf_pad_params *p, const void *in, const voi
 /* Output rows (last dimension) are: `value` before and after the window [c0, c1) that copies input
  * columns from c0 - pad_begin[3]; rows whose outer indices fall outside the input are all `value`. */
 #define DEFINE_PAD(NAME, T, VALUE_OK)                                                                    \
-    mcuf_status NAME(const mcuf_pad_params *p, const T *in, T *out)                                      \
+    mcuf_status NAME(const mcuf_pad_params *p, const T *restrict in, T *restrict out)                    \
     {                                                                                                    \
         int od[4];                                                                                       \
         mcuf_status st = pad_check(p, in, out, od);                                                      \

@@ -156,8 +156,8 @@ DEFINE_DWCONV(mcuf_f16, mcuf_f16, hh)
 DEFINE_DWCONV(mcuf_f16, float, hf)
 DEFINE_DWCONV(float, float, ff)
 
-mcuf_status mcuf_dwconv2d_f16(const mcuf_dwconv2d_params *p, const mcuf_f16 *x, const mcuf_f16 *w,
-                              const mcuf_f16 *bias, mcuf_f16 *y)
+mcuf_status mcuf_dwconv2d_f16(const mcuf_dwconv2d_params *p, const mcuf_f16 *restrict x, const mcuf_f16 *restrict w,
+                              const mcuf_f16 *restrict bias, mcuf_f16 *restrict y)
 {
     mcuf_status st = mcuf_dwconv2d_check(p);
     if (st != MCUF_OK) return st;
@@ -169,8 +169,8 @@ mcuf_status mcuf_dwconv2d_f16(const mcuf_dwconv2d_params *p, const mcuf_f16 *x, 
     return MCUF_OK;
 }
 
-mcuf_status mcuf_dwconv2d_f32(const mcuf_dwconv2d_params *p, const float *x, const float *w,
-                              const float *bias, float *y)
+mcuf_status mcuf_dwconv2d_f32(const mcuf_dwconv2d_params *p, const float *restrict x, const float *restrict w,
+                              const float *restrict bias, float *restrict y)
 {
     mcuf_status st = mcuf_dwconv2d_check(p);
     if (st != MCUF_OK) return st;
@@ -179,8 +179,8 @@ mcuf_status mcuf_dwconv2d_f32(const mcuf_dwconv2d_params *p, const float *x, con
     return MCUF_OK;
 }
 
-mcuf_status mcuf_dwconv2d_grad_input_f16(const mcuf_dwconv2d_params *p, const mcuf_f16 *grad_y,
-                                         const mcuf_f16 *w, mcuf_f16 *grad_x)
+mcuf_status mcuf_dwconv2d_grad_input_f16(const mcuf_dwconv2d_params *p, const mcuf_f16 *restrict grad_y,
+                                         const mcuf_f16 *restrict w, mcuf_f16 *restrict grad_x)
 {
     mcuf_status st = mcuf_dwconv2d_check(p);
     if (st != MCUF_OK) return st;
@@ -192,8 +192,8 @@ mcuf_status mcuf_dwconv2d_grad_input_f16(const mcuf_dwconv2d_params *p, const mc
     return MCUF_OK;
 }
 
-mcuf_status mcuf_dwconv2d_grad_input_f32(const mcuf_dwconv2d_params *p, const float *grad_y,
-                                         const float *w, float *grad_x)
+mcuf_status mcuf_dwconv2d_grad_input_f32(const mcuf_dwconv2d_params *p, const float *restrict grad_y,
+                                         const float *restrict w, float *restrict grad_x)
 {
     mcuf_status st = mcuf_dwconv2d_check(p);
     if (st != MCUF_OK) return st;
@@ -202,8 +202,9 @@ mcuf_status mcuf_dwconv2d_grad_input_f32(const mcuf_dwconv2d_params *p, const fl
     return MCUF_OK;
 }
 
-mcuf_status mcuf_dwconv2d_grad_weight_f16(const mcuf_dwconv2d_params *p, const mcuf_f16 *x,
-                                          const mcuf_f16 *grad_y, mcuf_f16 *grad_w, mcuf_f16 *grad_bias)
+mcuf_status mcuf_dwconv2d_grad_weight_f16(const mcuf_dwconv2d_params *p, const mcuf_f16 *restrict x,
+                                          const mcuf_f16 *restrict grad_y, mcuf_f16 *restrict grad_w,
+                                          mcuf_f16 *restrict grad_bias)
 {
     mcuf_status st = mcuf_dwconv2d_check(p);
     if (st != MCUF_OK) return st;
@@ -215,8 +216,9 @@ mcuf_status mcuf_dwconv2d_grad_weight_f16(const mcuf_dwconv2d_params *p, const m
     return MCUF_OK;
 }
 
-mcuf_status mcuf_dwconv2d_grad_weight_f32(const mcuf_dwconv2d_params *p, const float *x,
-                                          const float *grad_y, float *grad_w, float *grad_bias)
+mcuf_status mcuf_dwconv2d_grad_weight_f32(const mcuf_dwconv2d_params *p, const float *restrict x,
+                                          const float *restrict grad_y, float *restrict grad_w,
+                                          float *restrict grad_bias)
 {
     mcuf_status st = mcuf_dwconv2d_check(p);
     if (st != MCUF_OK) return st;
@@ -246,7 +248,8 @@ static mcuf_status gconv_check(const mcuf_gconv2d_params *p, const void *in, con
 
 /* Per output: the clipped kernel row/column ranges, then a plain FP32 sum (no per-tap test). */
 #define DEFINE_GCONV(NAME, T)                                                                          \
-    mcuf_status NAME(const mcuf_gconv2d_params *p, const T *in, const T *w, const T *bias, T *out)     \
+    mcuf_status NAME(const mcuf_gconv2d_params *p, const T *restrict in, const T *restrict w,            \
+                     const T *restrict bias, T *restrict out)                                            \
     {                                                                                                  \
         mcuf_status st = gconv_check(p, in, w, out);                                                   \
         if (st != MCUF_OK) return st;                                                                  \

@@ -121,8 +121,8 @@ static void dw3x3_rows(const mcuf_conv2d_s8_params *p, const int8_t *in, const i
     }
 }
 
-mcuf_status mcuf_dwconv2d_s8(const mcuf_conv2d_s8_params *p, const int8_t *in, const int8_t *w,
-                             const int32_t *bias, int8_t *out, void *scratch)
+mcuf_status mcuf_dwconv2d_s8(const mcuf_conv2d_s8_params *p, const int8_t *restrict in, const int8_t *restrict w,
+                             const int32_t *restrict bias, int8_t *restrict out, void *restrict scratch)
 {
     mcuf_status st = conv_check(p);
     if (st != MCUF_OK) return st;

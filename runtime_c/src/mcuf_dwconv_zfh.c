@@ -193,8 +193,8 @@ DEFINE_PLANE(float, f)
 /* The window prefill reads source columns 0 and 1. */
 static int width_ok(int src_w) { return src_w >= 2; }
 
-mcuf_status mcuf_dwconv2d_f16_zfh(const mcuf_dwconv2d_params *p, const mcuf_f16 *x, const mcuf_f16 *w,
-                                  const mcuf_f16 *bias, mcuf_f16 *y)
+mcuf_status mcuf_dwconv2d_f16_zfh(const mcuf_dwconv2d_params *p, const mcuf_f16 *restrict x,
+                                  const mcuf_f16 *restrict w, const mcuf_f16 *restrict bias, mcuf_f16 *restrict y)
 {
     mcuf_status st = mcuf_dwconv2d_check(p);
     if (st != MCUF_OK) return st;
@@ -217,8 +217,8 @@ mcuf_status mcuf_dwconv2d_f16_zfh(const mcuf_dwconv2d_params *p, const mcuf_f16 
     return MCUF_OK;
 }
 
-mcuf_status mcuf_dwconv2d_grad_input_f16_zfh(const mcuf_dwconv2d_params *p, const mcuf_f16 *grad_y,
-                                             const mcuf_f16 *w, mcuf_f16 *grad_x)
+mcuf_status mcuf_dwconv2d_grad_input_f16_zfh(const mcuf_dwconv2d_params *p, const mcuf_f16 *restrict grad_y,
+                                             const mcuf_f16 *restrict w, mcuf_f16 *restrict grad_x)
 {
     mcuf_status st = mcuf_dwconv2d_check(p);
     if (st != MCUF_OK) return st;
@@ -366,8 +366,9 @@ mcuf_status mcuf_dwconv2d_grad_input_f16_zfh(const mcuf_dwconv2d_params *p, cons
 DEFINE_GW(mcuf_f16, h)
 DEFINE_GW(float, f)
 
-mcuf_status mcuf_dwconv2d_grad_weight_f16_zfh(const mcuf_dwconv2d_params *p, const mcuf_f16 *x,
-                                              const mcuf_f16 *grad_y, mcuf_f16 *grad_w, mcuf_f16 *grad_bias)
+mcuf_status mcuf_dwconv2d_grad_weight_f16_zfh(const mcuf_dwconv2d_params *p, const mcuf_f16 *restrict x,
+                                              const mcuf_f16 *restrict grad_y, mcuf_f16 *restrict grad_w,
+                                              mcuf_f16 *restrict grad_bias)
 {
     mcuf_status st = mcuf_dwconv2d_check(p);
     if (st != MCUF_OK) return st;

@@ -82,8 +82,8 @@ DEFINE_GEMV(mcuf_f16, f16)
         }                                                                                                \
     }                                                                                                    \
                                                                                                          \
-    mcuf_status mcuf_linear_##SFX(const mcuf_linear_params *p, const T *x, const T *w, const T *bias,    \
-                                  T *y)                                                                  \
+    mcuf_status mcuf_linear_##SFX(const mcuf_linear_params *p, const T *restrict x, const T *restrict w, \
+                                  const T *restrict bias, T *restrict y)                                 \
     {                                                                                                    \
         if (!p || !x || !w || !y || p->batch < 1 || p->in_features < 1 || p->out_features < 1)           \
             return MCUF_ERR_ARG;                                                                         \
@@ -95,7 +95,8 @@ DEFINE_GEMV(mcuf_f16, f16)
         return MATMUL_NT(&mp, x, w, bias, y);                                                            \
     }                                                                                                    \
                                                                                                          \
-    mcuf_status mcuf_linear_grad_input_##SFX(const mcuf_linear_params *p, const T *dy, const T *w, T *dx) \
+    mcuf_status mcuf_linear_grad_input_##SFX(const mcuf_linear_params *p, const T *restrict dy,          \
+                                             const T *restrict w, T *restrict dx)                        \
     {                                                                                                    \
         if (!p || !dy || !w || !dx || p->batch < 1 || p->in_features < 1 || p->out_features < 1)         \
             return MCUF_ERR_ARG;                                                                         \
@@ -103,8 +104,8 @@ DEFINE_GEMV(mcuf_f16, f16)
         return MATMUL(&mp, dy, w, NULL, dx);                                                             \
     }                                                                                                    \
                                                                                                          \
-    mcuf_status mcuf_linear_grad_weight_##SFX(const mcuf_linear_params *p, const T *x, const T *dy,      \
-                                              T *dw, T *db)                                              \
+    mcuf_status mcuf_linear_grad_weight_##SFX(const mcuf_linear_params *p, const T *restrict x,          \
+                                              const T *restrict dy, T *restrict dw, T *restrict db)      \
     {                                                                                                    \
         if (!p || !x || !dy || !dw || p->batch < 1 || p->in_features < 1 || p->out_features < 1)         \
             return MCUF_ERR_ARG;                                                                         \

@@ -109,26 +109,26 @@ static MCUF_ALWAYS_INLINE mcuf_status linear_run(const mcuf_linear_s8_params *p,
     return MCUF_OK;
 }
 
-mcuf_status mcuf_linear_s8(const mcuf_linear_s8_params *p, const int8_t *in, const int8_t *w, const int32_t *bias,
-                       int8_t *out)
+mcuf_status mcuf_linear_s8(const mcuf_linear_s8_params *p, const int8_t *restrict in, const int8_t *restrict w,
+                           const int32_t *restrict bias, int8_t *restrict out)
 {
     return linear_run(p, in, w, bias, out, 0);
 }
 
-mcuf_status mcuf_linear_s8_packed(const mcuf_linear_s8_params *p, const int8_t *in, const int8_t *w, const int32_t *bias,
-                              int8_t *out)
+mcuf_status mcuf_linear_s8_packed(const mcuf_linear_s8_params *p, const int8_t *restrict in,
+                                  const int8_t *restrict w, const int32_t *restrict bias, int8_t *restrict out)
 {
     return linear_run(p, in, w, bias, out, 8);
 }
 
-mcuf_status mcuf_linear_s8w4(const mcuf_linear_s8_params *p, const int8_t *in, const uint8_t *w, const int32_t *bias,
-                          int8_t *out)
+mcuf_status mcuf_linear_s8w4(const mcuf_linear_s8_params *p, const int8_t *restrict in, const uint8_t *restrict w,
+                             const int32_t *restrict bias, int8_t *restrict out)
 {
     return linear_run(p, in, (const int8_t *)w, bias, out, 4);
 }
 
-mcuf_status mcuf_linear_s8w2(const mcuf_linear_s8_params *p, const int8_t *in, const uint8_t *w, const int32_t *bias,
-                          int8_t *out)
+mcuf_status mcuf_linear_s8w2(const mcuf_linear_s8_params *p, const int8_t *restrict in, const uint8_t *restrict w,
+                             const int32_t *restrict bias, int8_t *restrict out)
 {
     return linear_run(p, in, (const int8_t *)w, bias, out, 2);
 }

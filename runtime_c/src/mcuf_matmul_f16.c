@@ -37,8 +37,8 @@ static mcuf_status check(const mcuf_matmul_params *p, const void *A, const void 
     return MCUF_OK;
 }
 
-mcuf_status mcuf_matmul_f16(const mcuf_matmul_params *p, const mcuf_f16 *A, const mcuf_f16 *B,
-                            const mcuf_f16 *bias, mcuf_f16 *C)
+mcuf_status mcuf_matmul_f16(const mcuf_matmul_params *p, const mcuf_f16 *restrict A, const mcuf_f16 *restrict B,
+                            const mcuf_f16 *restrict bias, mcuf_f16 *restrict C)
 {
     mcuf_status st = check(p, A, B, C);
     if (st != MCUF_OK) return st;
@@ -46,8 +46,8 @@ mcuf_status mcuf_matmul_f16(const mcuf_matmul_params *p, const mcuf_f16 *A, cons
     return MCUF_OK;
 }
 
-mcuf_status mcuf_matmul_nt_f16(const mcuf_matmul_params *p, const mcuf_f16 *A, const mcuf_f16 *B,
-                               const mcuf_f16 *bias, mcuf_f16 *C)
+mcuf_status mcuf_matmul_nt_f16(const mcuf_matmul_params *p, const mcuf_f16 *restrict A, const mcuf_f16 *restrict B,
+                               const mcuf_f16 *restrict bias, mcuf_f16 *restrict C)
 {
     mcuf_status st = check(p, A, B, C);
     if (st != MCUF_OK) return st;
@@ -55,8 +55,8 @@ mcuf_status mcuf_matmul_nt_f16(const mcuf_matmul_params *p, const mcuf_f16 *A, c
     return MCUF_OK;
 }
 
-mcuf_status mcuf_matmul_tn_f16(const mcuf_matmul_params *p, const mcuf_f16 *A, const mcuf_f16 *B,
-                               const mcuf_f16 *bias, mcuf_f16 *C)
+mcuf_status mcuf_matmul_tn_f16(const mcuf_matmul_params *p, const mcuf_f16 *restrict A, const mcuf_f16 *restrict B,
+                               const mcuf_f16 *restrict bias, mcuf_f16 *restrict C)
 {
     mcuf_status st = check(p, A, B, C);
     if (st != MCUF_OK) return st;
@@ -64,8 +64,8 @@ mcuf_status mcuf_matmul_tn_f16(const mcuf_matmul_params *p, const mcuf_f16 *A, c
     return MCUF_OK;
 }
 
-mcuf_status mcuf_matmul_f16_naive(const mcuf_matmul_params *p, const mcuf_f16 *A, const mcuf_f16 *B,
-                                  mcuf_f16 *C)
+mcuf_status mcuf_matmul_f16_naive(const mcuf_matmul_params *p, const mcuf_f16 *restrict A,
+                                  const mcuf_f16 *restrict B, mcuf_f16 *restrict C)
 {
     if (!p || !A || !B || !C || p->M < 1 || p->N < 1 || p->K < 1) return MCUF_ERR_ARG;
     const int M = p->M, N = p->N, K = p->K;

@@ -250,24 +250,24 @@ static mcuf_status check(const mcuf_matmul_params *p, const void *A, const void 
     return MCUF_OK;
 }
 
-mcuf_status mcuf_matmul_f16_rvv(const mcuf_matmul_params *p, const mcuf_f16 *A, const mcuf_f16 *B,
-                                const mcuf_f16 *bias, mcuf_f16 *C)
+mcuf_status mcuf_matmul_f16_rvv(const mcuf_matmul_params *p, const mcuf_f16 *restrict A, const mcuf_f16 *restrict B,
+                                const mcuf_f16 *restrict bias, mcuf_f16 *restrict C)
 {
     mcuf_status st = check(p, A, B, C);
     if (st == MCUF_OK) nn(p, A, B, bias, C);
     return st;
 }
 
-mcuf_status mcuf_matmul_nt_f16_rvv(const mcuf_matmul_params *p, const mcuf_f16 *A, const mcuf_f16 *B,
-                                   const mcuf_f16 *bias, mcuf_f16 *C)
+mcuf_status mcuf_matmul_nt_f16_rvv(const mcuf_matmul_params *p, const mcuf_f16 *restrict A,
+                                   const mcuf_f16 *restrict B, const mcuf_f16 *restrict bias, mcuf_f16 *restrict C)
 {
     mcuf_status st = check(p, A, B, C);
     if (st == MCUF_OK) nt(p, A, B, bias, C);
     return st;
 }
 
-mcuf_status mcuf_matmul_tn_f16_rvv(const mcuf_matmul_params *p, const mcuf_f16 *A, const mcuf_f16 *B,
-                                   const mcuf_f16 *bias, mcuf_f16 *C)
+mcuf_status mcuf_matmul_tn_f16_rvv(const mcuf_matmul_params *p, const mcuf_f16 *restrict A,
+                                   const mcuf_f16 *restrict B, const mcuf_f16 *restrict bias, mcuf_f16 *restrict C)
 {
     mcuf_status st = check(p, A, B, C);
     if (st == MCUF_OK) tn(p, A, B, bias, C);

@@ -28,8 +28,8 @@ MCUF_DEFINE_BLOCKED(nn_s, hs, nn, MCUF_FORM_NN, mcuf_f16, small_s)
 MCUF_DEFINE_BLOCKED(nt_s, hs, nt, MCUF_FORM_NT, mcuf_f16, small_s)
 MCUF_DEFINE_BLOCKED(tn_s, hs, tn, MCUF_FORM_TN, mcuf_f16, small_s)
 
-mcuf_status mcuf_matmul_f16_zfh(const mcuf_matmul_params *p, const mcuf_f16 *A, const mcuf_f16 *B,
-                                const mcuf_f16 *bias, mcuf_f16 *C)
+mcuf_status mcuf_matmul_f16_zfh(const mcuf_matmul_params *p, const mcuf_f16 *restrict A, const mcuf_f16 *restrict B,
+                                const mcuf_f16 *restrict bias, mcuf_f16 *restrict C)
 {
     mcuf_status st = mcuf_blocked_check(p, A, B, C);
     if (st != MCUF_OK) return st;
@@ -38,8 +38,8 @@ mcuf_status mcuf_matmul_f16_zfh(const mcuf_matmul_params *p, const mcuf_f16 *A, 
     return MCUF_OK;
 }
 
-mcuf_status mcuf_matmul_nt_f16_zfh(const mcuf_matmul_params *p, const mcuf_f16 *A, const mcuf_f16 *B,
-                                   const mcuf_f16 *bias, mcuf_f16 *C)
+mcuf_status mcuf_matmul_nt_f16_zfh(const mcuf_matmul_params *p, const mcuf_f16 *restrict A,
+                                   const mcuf_f16 *restrict B, const mcuf_f16 *restrict bias, mcuf_f16 *restrict C)
 {
     mcuf_status st = mcuf_blocked_check(p, A, B, C);
     if (st != MCUF_OK) return st;
@@ -48,8 +48,8 @@ mcuf_status mcuf_matmul_nt_f16_zfh(const mcuf_matmul_params *p, const mcuf_f16 *
     return MCUF_OK;
 }
 
-mcuf_status mcuf_matmul_tn_f16_zfh(const mcuf_matmul_params *p, const mcuf_f16 *A, const mcuf_f16 *B,
-                                   const mcuf_f16 *bias, mcuf_f16 *C)
+mcuf_status mcuf_matmul_tn_f16_zfh(const mcuf_matmul_params *p, const mcuf_f16 *restrict A,
+                                   const mcuf_f16 *restrict B, const mcuf_f16 *restrict bias, mcuf_f16 *restrict C)
 {
     mcuf_status st = mcuf_blocked_check(p, A, B, C);
     if (st != MCUF_OK) return st;

@@ -26,8 +26,8 @@ static mcuf_status check(const mcuf_matmul_params *p, const void *A, const void 
     return MCUF_OK;
 }
 
-mcuf_status mcuf_matmul_f32(const mcuf_matmul_params *p, const float *A, const float *B,
-                            const float *bias, float *C)
+mcuf_status mcuf_matmul_f32(const mcuf_matmul_params *p, const float *restrict A, const float *restrict B,
+                            const float *restrict bias, float *restrict C)
 {
     mcuf_status st = check(p, A, B, C);
     if (st != MCUF_OK) return st;
@@ -35,8 +35,8 @@ mcuf_status mcuf_matmul_f32(const mcuf_matmul_params *p, const float *A, const f
     return MCUF_OK;
 }
 
-mcuf_status mcuf_matmul_nt_f32(const mcuf_matmul_params *p, const float *A, const float *B,
-                               const float *bias, float *C)
+mcuf_status mcuf_matmul_nt_f32(const mcuf_matmul_params *p, const float *restrict A, const float *restrict B,
+                               const float *restrict bias, float *restrict C)
 {
     mcuf_status st = check(p, A, B, C);
     if (st != MCUF_OK) return st;
@@ -44,8 +44,8 @@ mcuf_status mcuf_matmul_nt_f32(const mcuf_matmul_params *p, const float *A, cons
     return MCUF_OK;
 }
 
-mcuf_status mcuf_matmul_tn_f32(const mcuf_matmul_params *p, const float *A, const float *B,
-                               const float *bias, float *C)
+mcuf_status mcuf_matmul_tn_f32(const mcuf_matmul_params *p, const float *restrict A, const float *restrict B,
+                               const float *restrict bias, float *restrict C)
 {
     mcuf_status st = check(p, A, B, C);
     if (st != MCUF_OK) return st;

@@ -23,24 +23,24 @@ MCUF_DEFINE_BLOCKED(nn_f, s, nn, MCUF_FORM_NN, float, small_f)
 MCUF_DEFINE_BLOCKED(nt_f, s, nt, MCUF_FORM_NT, float, small_f)
 MCUF_DEFINE_BLOCKED(tn_f, s, tn, MCUF_FORM_TN, float, small_f)
 
-mcuf_status mcuf_matmul_f32_rvf(const mcuf_matmul_params *p, const float *A, const float *B, const float *bias,
-                                float *C)
+mcuf_status mcuf_matmul_f32_rvf(const mcuf_matmul_params *p, const float *restrict A, const float *restrict B,
+                                const float *restrict bias, float *restrict C)
 {
     mcuf_status st = check(p, A, B, C);
     if (st == MCUF_OK) nn_f(p, A, B, bias, C);
     return st;
 }
 
-mcuf_status mcuf_matmul_nt_f32_rvf(const mcuf_matmul_params *p, const float *A, const float *B,
-                                   const float *bias, float *C)
+mcuf_status mcuf_matmul_nt_f32_rvf(const mcuf_matmul_params *p, const float *restrict A, const float *restrict B,
+                                   const float *restrict bias, float *restrict C)
 {
     mcuf_status st = check(p, A, B, C);
     if (st == MCUF_OK) nt_f(p, A, B, bias, C);
     return st;
 }
 
-mcuf_status mcuf_matmul_tn_f32_rvf(const mcuf_matmul_params *p, const float *A, const float *B,
-                                   const float *bias, float *C)
+mcuf_status mcuf_matmul_tn_f32_rvf(const mcuf_matmul_params *p, const float *restrict A, const float *restrict B,
+                                   const float *restrict bias, float *restrict C)
 {
     mcuf_status st = check(p, A, B, C);
     if (st == MCUF_OK) tn_f(p, A, B, bias, C);

@@ -134,24 +134,24 @@ static mcuf_status check(const mcuf_matmul_params *p, const void *A, const void 
     return MCUF_OK;
 }
 
-mcuf_status mcuf_matmul_f32_rvv(const mcuf_matmul_params *p, const float *A, const float *B,
-                                const float *bias, float *C)
+mcuf_status mcuf_matmul_f32_rvv(const mcuf_matmul_params *p, const float *restrict A, const float *restrict B,
+                                const float *restrict bias, float *restrict C)
 {
     mcuf_status st = check(p, A, B, C);
     if (st == MCUF_OK) nn(p, A, B, bias, C);
     return st;
 }
 
-mcuf_status mcuf_matmul_nt_f32_rvv(const mcuf_matmul_params *p, const float *A, const float *B,
-                                   const float *bias, float *C)
+mcuf_status mcuf_matmul_nt_f32_rvv(const mcuf_matmul_params *p, const float *restrict A, const float *restrict B,
+                                   const float *restrict bias, float *restrict C)
 {
     mcuf_status st = check(p, A, B, C);
     if (st == MCUF_OK) nt(p, A, B, bias, C);
     return st;
 }
 
-mcuf_status mcuf_matmul_tn_f32_rvv(const mcuf_matmul_params *p, const float *A, const float *B,
-                                   const float *bias, float *C)
+mcuf_status mcuf_matmul_tn_f32_rvv(const mcuf_matmul_params *p, const float *restrict A, const float *restrict B,
+                                   const float *restrict bias, float *restrict C)
 {
     mcuf_status st = check(p, A, B, C);
     if (st == MCUF_OK) tn(p, A, B, bias, C);

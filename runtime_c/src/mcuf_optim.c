@@ -37,7 +37,8 @@ static inline float sgd_elem(float lr, float mom, float wd, int use_mom, int nes
         }                                   \
     } while (0)
 
-mcuf_status mcuf_sgd_f32(const mcuf_sgd_params *p, float lr, const float *grad, float *w, float *mom)
+mcuf_status mcuf_sgd_f32(const mcuf_sgd_params *p, float lr, const float *restrict grad, float *restrict w,
+                         float *restrict mom)
 {
     mcuf_status st = sgd_check(p, lr, grad, w, mom);
     if (st != MCUF_OK) return st;
@@ -54,8 +55,8 @@ mcuf_status mcuf_sgd_f32(const mcuf_sgd_params *p, float lr, const float *grad, 
     return MCUF_OK;
 }
 
-mcuf_status mcuf_sgd_f16(const mcuf_sgd_params *p, float lr, float grad_scale_inv, const mcuf_f16 *grad,
-                         mcuf_f16 *w, mcuf_f16 *mom)
+mcuf_status mcuf_sgd_f16(const mcuf_sgd_params *p, float lr, float grad_scale_inv, const mcuf_f16 *restrict grad,
+                         mcuf_f16 *restrict w, mcuf_f16 *restrict mom)
 {
     mcuf_status st = sgd_check(p, lr, grad, w, mom);
     if (st != MCUF_OK) return st;
@@ -72,8 +73,9 @@ mcuf_status mcuf_sgd_f16(const mcuf_sgd_params *p, float lr, float grad_scale_in
     return MCUF_OK;
 }
 
-mcuf_status mcuf_sgd_master_f16(const mcuf_sgd_params *p, float lr, float grad_scale_inv, const mcuf_f16 *grad,
-                                float *master, float *mom, mcuf_f16 *w16)
+mcuf_status mcuf_sgd_master_f16(const mcuf_sgd_params *p, float lr, float grad_scale_inv,
+                                const mcuf_f16 *restrict grad, float *restrict master, float *restrict mom,
+                                mcuf_f16 *restrict w16)
 {
     mcuf_status st = sgd_check(p, lr, grad, master, mom);
     if (st != MCUF_OK) return st;

@@ -27,7 +27,8 @@ static inline vfloat32m8_t step(const mcuf_sgd_params *p, float lr, vfloat32m8_t
     return __riscv_vfnmsac_vf_f32m8(w, lr, g, vl);
 }
 
-mcuf_status mcuf_sgd_f32_rvv(const mcuf_sgd_params *p, float lr, const float *grad, float *w, float *mom)
+mcuf_status mcuf_sgd_f32_rvv(const mcuf_sgd_params *p, float lr, const float *restrict grad, float *restrict w,
+                             float *restrict mom)
 {
     mcuf_status st = check(p, lr, grad, w, mom);
     if (st != MCUF_OK) return st;
@@ -43,8 +44,8 @@ mcuf_status mcuf_sgd_f32_rvv(const mcuf_sgd_params *p, float lr, const float *gr
     return MCUF_OK;
 }
 
-mcuf_status mcuf_sgd_f16_rvv(const mcuf_sgd_params *p, float lr, float grad_scale_inv, const mcuf_f16 *grad,
-                             mcuf_f16 *w, mcuf_f16 *mom)
+mcuf_status mcuf_sgd_f16_rvv(const mcuf_sgd_params *p, float lr, float grad_scale_inv,
+                             const mcuf_f16 *restrict grad, mcuf_f16 *restrict w, mcuf_f16 *restrict mom)
 {
     mcuf_status st = check(p, lr, grad, w, mom);
     if (st != MCUF_OK) return st;
@@ -65,7 +66,8 @@ mcuf_status mcuf_sgd_f16_rvv(const mcuf_sgd_params *p, float lr, float grad_scal
 }
 
 mcuf_status mcuf_sgd_master_f16_rvv(const mcuf_sgd_params *p, float lr, float grad_scale_inv,
-                                    const mcuf_f16 *grad, float *master, float *mom, mcuf_f16 *w16)
+                                    const mcuf_f16 *restrict grad, float *restrict master, float *restrict mom,
+                                    mcuf_f16 *restrict w16)
 {
     mcuf_status st = check(p, lr, grad, master, mom);
     if (st != MCUF_OK) return st;

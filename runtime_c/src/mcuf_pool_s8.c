@@ -29,7 +29,7 @@ static mcuf_status pool_check(const mcuf_pool2d_s8_params *p, const int8_t *in, 
 static int imax(int a, int b) { return a > b ? a : b; }
 static int imin(int a, int b) { return a < b ? a : b; }
 
-mcuf_status mcuf_maxpool2d_s8(const mcuf_pool2d_s8_params *p, const int8_t *in, int8_t *out)
+mcuf_status mcuf_maxpool2d_s8(const mcuf_pool2d_s8_params *p, const int8_t *restrict in, int8_t *restrict out)
 {
     mcuf_status st = pool_check(p, in, out);
     if (st != MCUF_OK) return st;
@@ -51,7 +51,7 @@ mcuf_status mcuf_maxpool2d_s8(const mcuf_pool2d_s8_params *p, const int8_t *in, 
     return MCUF_OK;
 }
 
-mcuf_status mcuf_avgpool2d_s8(const mcuf_pool2d_s8_params *p, const int8_t *in, int8_t *out)
+mcuf_status mcuf_avgpool2d_s8(const mcuf_pool2d_s8_params *p, const int8_t *restrict in, int8_t *restrict out)
 {
     mcuf_status st = pool_check(p, in, out);
     if (st != MCUF_OK) return st;
@@ -82,7 +82,8 @@ mcuf_status mcuf_avgpool2d_s8(const mcuf_pool2d_s8_params *p, const int8_t *in, 
     return MCUF_OK;
 }
 
-mcuf_status mcuf_global_avgpool_s8(const mcuf_global_avgpool_s8_params *p, const int8_t *in, int8_t *out)
+mcuf_status mcuf_global_avgpool_s8(const mcuf_global_avgpool_s8_params *p, const int8_t *restrict in,
+                                   int8_t *restrict out)
 {
     if (!p || !in || !out) return MCUF_ERR_ARG;
     if (p->C < 1 || p->HW < 1 || p->HW > (1 << 23)) return MCUF_ERR_ARG;

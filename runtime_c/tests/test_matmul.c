@@ -103,22 +103,22 @@ static void best_vs_portable(void)
 
 static void errors(void)
 {
-    mcuf_f16 h[4] = {0};
-    float f[4] = {0};
+    mcuf_f16 h[4] = {0}, hc[4]; /* C apart from A and B: the kernels' pointers are restrict */
+    float f[4] = {0}, fc[4];
     const mcuf_matmul_params good = {2, 2, 1, MCUF_ACC_F16, 0, 0};
     const mcuf_matmul_params bad_m = {0, 2, 1, MCUF_ACC_F16, 0, 0};
     const mcuf_matmul_params bad_k = {2, 2, -3, MCUF_ACC_F16, 0, 0};
     const mcuf_matmul_params bad_acc = {2, 2, 1, (mcuf_acc)7, 0, 0};
-    CHECK(mcuf_matmul_f16(NULL, h, h, NULL, h) == MCUF_ERR_ARG, "NULL params");
-    CHECK(mcuf_matmul_f16(&good, NULL, h, NULL, h) == MCUF_ERR_ARG, "NULL A");
-    CHECK(mcuf_matmul_nt_f16(&good, h, NULL, NULL, h) == MCUF_ERR_ARG, "NULL B");
+    CHECK(mcuf_matmul_f16(NULL, h, h, NULL, hc) == MCUF_ERR_ARG, "NULL params");
+    CHECK(mcuf_matmul_f16(&good, NULL, h, NULL, hc) == MCUF_ERR_ARG, "NULL A");
+    CHECK(mcuf_matmul_nt_f16(&good, h, NULL, NULL, hc) == MCUF_ERR_ARG, "NULL B");
     CHECK(mcuf_matmul_tn_f16(&good, h, h, NULL, NULL) == MCUF_ERR_ARG, "NULL C");
-    CHECK(mcuf_matmul_f16(&bad_m, h, h, NULL, h) == MCUF_ERR_ARG, "M = 0");
-    CHECK(mcuf_matmul_f16(&bad_k, h, h, NULL, h) == MCUF_ERR_ARG, "K < 0");
-    CHECK(mcuf_matmul_f16(&bad_acc, h, h, NULL, h) == MCUF_ERR_ARG, "unknown acc");
-    CHECK(MCUF_MATMUL_F16(&bad_m, h, h, NULL, h) == MCUF_ERR_ARG, "best variant: M = 0");
-    CHECK(mcuf_matmul_f32(&bad_m, f, f, NULL, f) == MCUF_ERR_ARG, "f32 M = 0");
-    CHECK(MCUF_MATMUL_TN_F32(&good, f, NULL, NULL, f) == MCUF_ERR_ARG, "best f32: NULL B");
+    CHECK(mcuf_matmul_f16(&bad_m, h, h, NULL, hc) == MCUF_ERR_ARG, "M = 0");
+    CHECK(mcuf_matmul_f16(&bad_k, h, h, NULL, hc) == MCUF_ERR_ARG, "K < 0");
+    CHECK(mcuf_matmul_f16(&bad_acc, h, h, NULL, hc) == MCUF_ERR_ARG, "unknown acc");
+    CHECK(MCUF_MATMUL_F16(&bad_m, h, h, NULL, hc) == MCUF_ERR_ARG, "best variant: M = 0");
+    CHECK(mcuf_matmul_f32(&bad_m, f, f, NULL, fc) == MCUF_ERR_ARG, "f32 M = 0");
+    CHECK(MCUF_MATMUL_TN_F32(&good, f, NULL, NULL, fc) == MCUF_ERR_ARG, "best f32: NULL B");
 }
 
 int main(void)
