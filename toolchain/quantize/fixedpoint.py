@@ -1,8 +1,8 @@
 """Fixed-point arithmetic of the int8 kernels: requantization multipliers, bias folding, and a bit-exact
 numpy model of the C requantization.
 
-The int8 kernels (runtime_c/include/mcuf_s8.h) never touch a float: every real-valued factor is
-turned here, offline, into a Q31 `multiplier` and a power-of-two `shift` with
+The int8 kernels (the `_s8` kernels of runtime_c, fixed-point helpers in mcuf_requant.h) never touch a
+float: every real-valued factor is turned here, offline, into a Q31 `multiplier` and a power-of-two `shift` with
 
     real ~= multiplier * 2**(shift - 31),   multiplier in [2**30, 2**31)  (or 0 for real == 0)
 
@@ -15,8 +15,8 @@ rounding here agrees with onnxruntime's float path to within one quantization st
 the float rounding of the reference, not ours; in practice nearly all values are equal).
 
 The C side (`mcuf_rshift_rhe_s64`, `mcuf_requant_s8` and its RV32-friendly `mcuf_requant_s8_neg` in
-mcuf_s8.h) computes the same function as `rounding_rshift` / `requantize` (with 32-bit shifts where it
-can); tests/host/test_s8_kernels.py checks the two agree bit for bit, ties included.
+mcuf_requant.h) computes the same function as `rounding_rshift` / `requantize` (with 32-bit shifts where
+it can); tests/host/test_s8_kernels.py checks the two agree bit for bit, ties included.
 """
 from __future__ import annotations
 
