@@ -73,10 +73,9 @@ def lower(graph: Graph, plan: PrecisionPlan, target: Target, quant: QuantizedMod
     for alias, root in aliases.items():
         offsets[alias] = offsets[root]
 
-    uniform = plan.uniform
     return Program(
         name=name,
-        precision=uniform.name if uniform is not None else "mixed",
+        precision=plan.name,
         inputs=tuple(Buffer(f"in_{c_ident(t.name)}", t.name, "float", tuple(t.shape)) for t in graph.inputs),
         outputs=tuple(Buffer(f"out_{c_ident(t.name)}", t.name, "float", tuple(t.shape)) for t in graph.outputs),
         steps=tuple(steps[n_in:len(steps) - len(out_steps)]),

@@ -101,14 +101,15 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--calib", help="calibration samples (.npz, one array per model input)")
     c.add_argument("--target", required=True, choices=list(TARGETS))
     c.add_argument("--out", required=True, help="output folder (replaced only if the compile succeeds)")
-    c.add_argument("--precision", default="mixed", choices=["fp32", "fp16", "int8", "mixed"],
-                   help="every layer's precision (weights and activations alike), unless --allocation names it; "
-                        "mixed: chosen per layer (today int8)")
+    c.add_argument("--precision", default="mixed", choices=["fp32", "fp16", "int8", "int4", "int2", "mixed"],
+                   help="every layer's precision, unless --allocation names it: int8 = W8A8, int4 = W4A8, "
+                        "int2 = W2A8 (int8 activations); mixed: chosen per layer (today int8)")
     c.add_argument("--allocation", metavar="FILE",
                    help='fix the precision of the layers it names: JSON like allocation.json, {"layers": [{"name": '
                         '"<ONNX node>", "weights": "int8", "activations": "int8"}, ...]}; supported '
                         f"weights/activations: {supported_text()}; other layers follow --precision")
-    c.add_argument("--bits", type=_int_list, default=(2, 4, 8), help="candidate weight bits for mixed")
+    c.add_argument("--bits", type=_int_list, help="candidate weight bits for mixed (default 2,4,8); one value: "
+                                                "every layer W<bits>A8, like --precision int<bits>")
     c.add_argument("--latency-budget", type=float)
     c.add_argument("--flash-budget", type=int)
     c.add_argument("--ram-budget", type=int)

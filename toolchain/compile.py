@@ -25,7 +25,8 @@ from mcuforge.core.ir import Graph
 from mcuforge.run.runner import META_FILE
 from mcuforge.core.targets import get_target
 
-PRECISIONS = ("fp32", "fp16", "int8", "mixed")
+PRECISIONS = ("fp32", "fp16", "int8", "int4", "int2", "mixed")
+BITS_PRECISION = {8: "int8", 4: "int4", 2: "int2"}
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class CompileConfig:
     calib: Path | None = None
     precision: str = "mixed"
     allocation: Path | None = None  # per-layer precisions fixed by the user (allocation.json shape)
-    bits: tuple[int, ...] = (2, 4, 8)
+    bits: tuple[int, ...] | None = None  # candidate weight bits for mixed; one value = uniform W<b>A8
     latency_budget: float | None = None
     flash_budget: int | None = None
     ram_budget: int | None = None
@@ -103,6 +104,15 @@ def compile_model(cfg: CompileConfig) -> CompileResult:
         raise McufError("--train (on-device fine-tuning) is not available yet; compile without it")
     notes: list[str] = []
     default = cfg.precision
+    if cfg.bits is not None:
+        bad = [b for b in cfg.bits if b not in BITS_PRECISION]
+        if bad or not cfg.bits:
+            raise McufError(f"--bits {','.join(map(str, cfg.bits))}: weight widths are 8, 4 or 2")
+        if default != "mixed":
+            raise McufError(f"--bits lists candidates for --precision mixed; with --precision {default} every layer "
+                            "is already fixed (drop --bits, or use --precision int4 / int2)")
+        if len(cfg.bits) == 1:  # a single candidate: uniform W<b>A8, as DESIGN.md's --bits says
+            default = BITS_PRECISION[cfg.bits[0]]
     if default == "mixed":
         # Mixed precision needs the measured cost tables and the ILP (a later stage); with no
         # budgets the optimum is uniform int8, which is what this build produces.
@@ -132,7 +142,8 @@ def compile_model(cfg: CompileConfig) -> CompileResult:
             from mcuforge.quantize.quantizer import quantize_graph
 
             ranges = calibrate(graph, samples, method=cfg.calib_method, quiet=cfg.quiet)
-            qmodel = quantize_graph(graph, ranges, 8, layers=plan.int8_layers)
+            bits = {n: plan.of(n).weight_bits for n in plan.weight_layers if n in plan.int8_layers}
+            qmodel = quantize_graph(graph, ranges, bits, layers=plan.int8_layers)
             export_qdq(qmodel, tmp / "quantized.onnx")
         else:
             # Float precisions: the reference onnxruntime runs is the normalised float model.

@@ -9,7 +9,7 @@ from mcuforge.core.ir import Node
 
 from mcuforge.codegen.choice import direct_3x3
 from mcuforge.codegen.context import LowerCtx, node_comment, resolver
-from mcuforge.codegen.layouts import pack_conv_weights_s8
+from mcuforge.codegen.layouts import pack_conv_weights_s2, pack_conv_weights_s4, pack_conv_weights_s8
 from mcuforge.codegen.program import Arg, Step
 from mcuforge.codegen.scratch import min_scratch_size, scratch_size
 from mcuforge.codegen.ops.common import float_activation_steps, int8_epilogue, int8_output, target_variant
@@ -128,6 +128,12 @@ def _conv_3x3_f32(node: Node, ctx: LowerCtx, g: dict, wn: str, bn: str, comment:
     return [st] if fused else [st, *float_activation_steps(node, ctx, y)]
 
 
+# weight format -> (kernel, C type of the packed weights, packing)
+_S8_CONV = {"int8": ("mcuf_conv2d_s8", "int8_t", pack_conv_weights_s8),
+            "int4": ("mcuf_conv2d_s8w4", "uint8_t", pack_conv_weights_s4),
+            "int2": ("mcuf_conv2d_s8w2", "uint8_t", pack_conv_weights_s2)}
+
+
 def _conv_s8(node: Node, ctx: LowerCtx, g: dict) -> list[Step]:
     lq = ctx.layer_quant(node)
     x = node.inputs[0]
@@ -146,17 +152,21 @@ def _conv_s8(node: Node, ctx: LowerCtx, g: dict) -> list[Step]:
               "multiplier": mult, "shift": shift}
     macs = g["OC"] * g["OH"] * g["OW"] * g["C"] // g["group"] * g["kh"] * g["kw"]
     comment = node_comment(node, ctx, _detail(g))
+    fmt = ctx.prec(node).weights
     wq_params = ctx.quant.tensor_qparams.get(node.inputs[1])
     if wq_params is not None:
-        comment += (f"weights int8 per output channel, scales {float(np.min(wq_params.scale)):.4g}"
+        comment += (f"weights {fmt} per output channel, scales {float(np.min(wq_params.scale)):.4g}"
                     f"..{float(np.max(wq_params.scale)):.4g}",)
     if g["group"] == 1:
-        func = "mcuf_conv2d_s8"
-        wn = ctx.add_const(f"{node.name}_w", "int8_t", pack_conv_weights_s8(wq),
-                           f'node "{node.name}" weight {list(wq.shape)} int8, packed 4 output channels a block')
+        func, ctype, pack = _S8_CONV[fmt]
+        wn = ctx.add_const(f"{node.name}_w", ctype, pack(wq),
+                           f'node "{node.name}" weight {list(wq.shape)} {fmt}, packed 4 output channels a block')
     else:
         func = "mcuf_dwconv2d_s8"
-        wn = ctx.add_const(f"{node.name}_w", "int8_t", wq, f'node "{node.name}" weight {list(wq.shape)} int8')
+        # No packed sub-byte grouped/depthwise kernel yet: 4- and 2-bit values are stored one a byte
+        # (same results; the layer's flash stays that of int8).
+        stored = "" if fmt == "int8" else f" ({fmt} values stored as int8: no packed {fmt} depthwise kernel yet)"
+        wn = ctx.add_const(f"{node.name}_w", "int8_t", wq, f'node "{node.name}" weight {list(wq.shape)} int8{stored}')
     scratch = scratch_size(func, params)
     st = Step(node=node.name, op="Conv", comment=comment, func=func, params_type="mcuf_conv2d_s8_params",
               params=params, args=(Arg("params"), Arg("buf", x), Arg("const", wn), Arg("const", bn), Arg("buf", dst),

@@ -7,6 +7,7 @@ from mcuforge.core.errors import McufError
 from mcuforge.core.ir import Node
 
 from mcuforge.codegen.context import LowerCtx, node_comment, resolver
+from mcuforge.codegen.layouts import pack_fc_weights_s2, pack_fc_weights_s4
 from mcuforge.codegen.program import Arg, Step
 from mcuforge.codegen.ops.common import float_activation_steps, int8_epilogue, int8_output, target_variant
 
@@ -93,7 +94,14 @@ def _linear_s8(node: Node, ctx: LowerCtx, rows: int, k: int, n_out: int, macs: i
     x = node.inputs[0]
     wq = np.asarray(ctx.quant.qconstants[lq.weight], np.int8).reshape(n_out, k)
     dst, (lo, hi) = int8_output(node, ctx)
-    wn = ctx.add_const(f"{node.name}_w", "int8_t", wq, f'node "{node.name}" weight [{n_out}, {k}] int8')
+    fmt = ctx.prec(node).weights
+    if fmt == "int8":
+        func = "mcuf_linear_s8"
+        wn = ctx.add_const(f"{node.name}_w", "int8_t", wq, f'node "{node.name}" weight [{n_out}, {k}] int8')
+    else:
+        func, pack = {"int4": ("mcuf_linear_s8w4", pack_fc_weights_s4), "int2": ("mcuf_linear_s8w2", pack_fc_weights_s2)}[fmt]
+        wn = ctx.add_const(f"{node.name}_w", "uint8_t", pack(wq),
+                           f'node "{node.name}" weight [{n_out}, {k}] {fmt}, packed 4 outputs a block')
     bn = ctx.add_const(f"{node.name}_b", "int32_t", np.asarray(lq.acc_bias, np.int32),
                        f'node "{node.name}" bias, input zero point folded in')
     mult = ctx.add_const(f"{node.name}_mult", "int32_t", np.asarray(lq.requant["out"].multiplier, np.int32),
@@ -101,7 +109,7 @@ def _linear_s8(node: Node, ctx: LowerCtx, rows: int, k: int, n_out: int, macs: i
     shift = ctx.add_const(f"{node.name}_shift", "int32_t", np.asarray(lq.requant["out"].shift, np.int32),
                           f'node "{node.name}" requantization shifts')
     # The int8 linear kernel subtracts no input zero point: the quantizer folded it into the bias.
-    st = Step(node=node.name, op="Gemm", comment=comment, func="mcuf_linear_s8", params_type="mcuf_linear_s8_params",
+    st = Step(node=node.name, op="Gemm", comment=comment, func=func, params_type="mcuf_linear_s8_params",
               params={"batch": rows, "in_features": k, "out_features": n_out, "out_zp": ctx.zp(dst),
                       "act_min": lo, "act_max": hi, "multiplier": mult, "shift": shift},
               args=(Arg("params"), Arg("buf", x), Arg("const", wn), Arg("const", bn), Arg("buf", dst)),

@@ -53,7 +53,7 @@ def test_named_layers_get_their_precision_the_rest_the_default(graph, tmp_path):
 
 def test_a_uniform_plan_has_no_conversions(graph):
     plan = plan_precisions(graph, UNIFORM["int8"])
-    assert plan.conversions == () and plan.uniform == UNIFORM["int8"] and set(plan.tensors.values()) == {"int8"}
+    assert plan.conversions == () and plan.name == "int8" and set(plan.tensors.values()) == {"int8"}
 
 
 @pytest.mark.parametrize("doc, words", [
@@ -62,7 +62,7 @@ def test_a_uniform_plan_has_no_conversions(graph):
     ({"layers": [{"weights": "int8"}]}, '"name"'),
     ({"layers": [{"name": "conv1", "weights": "int8"}]}, "'conv1', which is not a layer"),
     ({"layers": [{"name": "node_conv2d", "weights": "int3"}]}, "weights 'int3' is not one of"),
-    ({"layers": [{"name": "node_conv2d", "weights": "int4", "activations": "int8"}]}, "not available yet"),
+    ({"layers": [{"name": "node_conv2d", "weights": "int4", "activations": "fp16"}]}, "not a supported combination"),
     ({"layers": [{"name": "node_conv2d", "weights": "int8", "activations": "fp16"}]}, "not a supported combination"),
     ({"layers": [{"name": "node_conv2d", "weights": "int8", "bits": 4}]}, "'bits' 4 contradicts"),
     ({"layers": [{"name": "node_conv2d", "weights": "fp32"}, {"name": "node_conv2d", "weights": "fp32"}]},
@@ -128,3 +128,25 @@ def test_int8_layers_without_calibration_are_refused(tmp_path):
     proc = _cli("compile", str(MNIST), "--target", "host", "--precision", "fp32", "--allocation", str(alloc),
                 "--out", str(tmp_path / "o"))
     assert proc.returncode == 2 and "--calib" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("flags, precision", [(("--bits", "4"), "int4"), (("--precision", "int2"), "int2"),
+                                               (("--bits", "8"), "int8")])
+def test_one_bit_width_compiles_every_layer_at_it(tmp_path, flags, precision):
+    calib = tmp_path / "calib.npz"
+    np.savez(calib, x=np.random.default_rng(0).standard_normal((4, 1, 1, 28, 28)).astype(np.float32))
+    proc = _cli("compile", str(MNIST), "--calib", str(calib), "--target", "host", *flags,
+                "--out", str(tmp_path / "o"), "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads((tmp_path / "o" / "allocation.json").read_text())
+    want = {"int8": 8, "int4": 4, "int2": 2}[precision]
+    assert doc["precision"] == precision
+    assert {r["bits"] for r in doc["layers"] if r["weights"]} == {want}
+    assert {r["activations"] for r in doc["layers"]} == {"int8"}
+
+
+@pytest.mark.parametrize("flags, words", [(("--precision", "fp32", "--bits", "4"), "--bits lists candidates"),
+                                           (("--bits", "3"), "weight widths are 8, 4 or 2")])
+def test_bits_that_cannot_be_honoured_are_refused(tmp_path, flags, words):
+    proc = _cli("compile", str(MNIST), "--target", "host", *flags, "--out", str(tmp_path / "o"))
+    assert proc.returncode == 2 and words in proc.stderr and "Traceback" not in proc.stderr

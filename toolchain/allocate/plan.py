@@ -30,8 +30,7 @@ def _entry_precision(path: Path, i: int, entry: Mapping[str, Any], node: Node, g
     w, a = entry.get("weights"), entry.get("activations")
     for key, val, allowed in (("weights", w, WEIGHT_FORMATS), ("activations", a, ACTIVATION_TYPES)):
         if val is not None and val not in allowed:
-            extra = " (int4/int2 weights are not available yet)" if val in ("int4", "int2") else ""
-            raise McufError(f"{where}: {key} '{val}' is not one of {', '.join(allowed)}{extra}")
+            raise McufError(f"{where}: {key} '{val}' is not one of {', '.join(allowed)}")
     if not has_weights(node, graph):
         # Only the activation type means something here; weights, if given, must not contradict it.
         act = a or w
@@ -95,7 +94,13 @@ def plan_precisions(graph: Graph, default: Precision, fixed: Mapping[str, Precis
     """Every node's precision (`fixed` where given, else `default`), every activation's storage type,
     and the conversions where a reader computes in another type than its input is stored in."""
     fixed = dict(fixed or {})
-    layers = {n.name: fixed.get(n.name, default) for n in graph.nodes}
+    weighted = frozenset(n.name for n in graph.nodes if has_weights(n, graph))
+
+    def own(n: Node, p: Precision) -> Precision:
+        # a layer without weights computes in its activation type; a weight format means nothing to it
+        return p if n.name in weighted else Precision(p.activations, p.activations)
+
+    layers = {n.name: own(n, fixed.get(n.name, default)) for n in graph.nodes}
     tensors: dict[str, str] = {}
     for t in graph.inputs:
         readers = {layers[c.name].activations for c in graph.consumers(t.name)}
@@ -117,4 +122,4 @@ def plan_precisions(graph: Graph, default: Precision, fixed: Mapping[str, Precis
                 name += "_"
             taken.add(name)
             conversions[(x, want)] = Conversion(x, tensors[x], want, name)
-    return PrecisionPlan(layers=layers, tensors=tensors, conversions=tuple(conversions.values()))
+    return PrecisionPlan(layers=layers, tensors=tensors, conversions=tuple(conversions.values()), weight_layers=weighted)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-WEIGHT_FORMATS = ("fp32", "fp16", "int8")
+WEIGHT_FORMATS = ("fp32", "fp16", "int8", "int4", "int2")
 ACTIVATION_TYPES = ("fp32", "fp16", "int8")
 # Bits of storage per weight / activation value, by format name.
 BITS = {"fp32": 32, "fp16": 16, "int8": 8, "int4": 4, "int2": 2}
@@ -22,7 +22,7 @@ NUMPY_DTYPE = {"fp32": "float32", "fp16": "float16", "int8": "int8"}
 
 @dataclass(frozen=True)
 class Precision:
-    """weights: format of the layer's constant weights (fp32 | fp16 | int8); activations: the type of
+    """weights: format of the layer's constant weights (fp32 | fp16 | int8 | int4 | int2); activations: the type of
     the tensors the layer reads and writes (fp32 | fp16 | int8). A layer without weights (pooling,
     Add, Reshape, ...) has weights equal to its activations, which means nothing for it."""
 
@@ -41,14 +41,20 @@ class Precision:
         return f"w{BITS[self.weights]}a{BITS[self.activations]}"
 
 
-# The (weights, activations) pairs the kernels implement today. The sub-byte issue adds int4/int2
-# weights with int8 activations, and FP16 activations with int8 weights, through the same table.
+# The (weights, activations) pairs the kernels implement today. FP16 activations with int8/int4
+# weights (A16W8, A16W4) join through the same table when their kernels exist.
 SUPPORTED: tuple[Precision, ...] = (
     Precision("fp32", "fp32"),
     Precision("fp16", "fp16"),
     Precision("int8", "int8"),
+    Precision("int4", "int8"),
+    Precision("int2", "int8"),
 )
-UNIFORM: Mapping[str, Precision] = {p.name: p for p in SUPPORTED}
+# --precision spellings: every layer with weights gets this pair; int4 = W4A8, int2 = W2A8.
+UNIFORM: Mapping[str, Precision] = {
+    "fp32": Precision("fp32", "fp32"), "fp16": Precision("fp16", "fp16"), "int8": Precision("int8", "int8"),
+    "int4": Precision("int4", "int8"), "int2": Precision("int2", "int8"),
+}
 
 
 def supported_text() -> str:
@@ -76,6 +82,7 @@ class PrecisionPlan:
     layers: Mapping[str, Precision]
     tensors: Mapping[str, str]
     conversions: tuple[Conversion, ...] = ()
+    weight_layers: frozenset[str] = frozenset()  # the nodes whose precision includes a weight format
 
     def of(self, node: str) -> Precision:
         return self.layers[node]
@@ -95,7 +102,13 @@ class PrecisionPlan:
         return frozenset(n for n, p in self.layers.items() if p.activations == "int8")
 
     @property
-    def uniform(self) -> Precision | None:
-        """The one precision of every layer, or None for a mix."""
-        ps = set(self.layers.values())
-        return next(iter(ps)) if len(ps) == 1 else None
+    def name(self) -> str:
+        """The --precision spelling every layer follows (fp32, fp16, int8, int4, int2), or "mixed"."""
+        weights = {self.layers[n] for n in self.weight_layers}
+        acts = {p.activations for p in self.layers.values()}
+        if len(weights) > 1 or len(acts) > 1:
+            return "mixed"
+        if not weights:
+            return next(iter(acts), "fp32")
+        p = weights.pop()
+        return next((k for k, u in UNIFORM.items() if u == p), "mixed")
