@@ -7,6 +7,7 @@
 
 #include "mcuf_conv.h"
 #include "mcuf_copy_run.h"
+#include "mcuf_bias_grad.h"
 #include "mcuf_matmul.h"
 
 #if defined(__riscv_vector)
@@ -301,24 +302,7 @@ static void copy_f32(float *dst, const float *src, int n)
         return MCUF_OK;                                                                                  \
     }                                                                                                    \
                                                                                                          \
-    /* db[r] (+)= sum over the row r of X[rows, cols] (row_stride 1 element apart per col) or over a     \
-     * column when transposed; the sum runs in the accumulation type of the policy. */                   \
-    static void bias_grad_##SFX(mcuf_acc acc, int accumulate, const T *X, int rows, int cols,            \
-                                size_t s_row, size_t s_col, T *db)                                       \
-    {                                                                                                    \
-        for (int r = 0; r < rows; r++) {                                                                 \
-            const T *x = X + (size_t)r * s_row;                                                          \
-            if (ACC_OF(acc)) {                                                                           \
-                float s = accumulate ? (float)db[r] : 0.0f;                                              \
-                for (int c = 0; c < cols; c++) s += (float)x[(size_t)c * s_col];                         \
-                db[r] = (T)s;                                                                            \
-            } else {                                                                                     \
-                T s = accumulate ? db[r] : (T)0.0f;                                                      \
-                for (int c = 0; c < cols; c++) s = (T)(s + x[(size_t)c * s_col]);                        \
-                db[r] = s;                                                                               \
-            }                                                                                            \
-        }                                                                                                \
-    }                                                                                                    \
+    MCUF_DEFINE_BIAS_GRAD(T, SFX, ACC_OF)                                                                \
                                                                                                          \
     /* No restrict in this definition (the prototype has it, the contract): with it clang-19's FP16      \
      * build retires 5,213 instructions more on the MNIST-style CNN's convs (rv32-zfh). */               \

@@ -2,6 +2,7 @@
  * accumulation runs row-blocked dot products; everything else is the best matmul for the target
  * (MCUF_MATMUL_* from mcuf_matmul.h). One macro body instantiated for both dtypes. */
 #include "mcuf_linear.h"
+#include "mcuf_bias_grad.h"
 #include "mcuf_matmul.h"
 
 /* y[o] = bias[o] + x . w[o, :] for one input row (inference's linear layer), accumulating in float
@@ -63,24 +64,7 @@ DEFINE_GEMV(float, f32)
 DEFINE_GEMV(mcuf_f16, f16)
 
 #define DEFINE_LINEAR(T, SFX, MATMUL, MATMUL_NT, MATMUL_TN, ACC_OF)                                      \
-    /* db[r] (+)= sum over the row r of X[rows, cols] (row_stride 1 element apart per col) or over a     \
-     * column when transposed; the sum runs in the accumulation type of the policy. */                   \
-    static void bias_grad_##SFX(mcuf_acc acc, int accumulate, const T *X, int rows, int cols,            \
-                                size_t s_row, size_t s_col, T *db)                                       \
-    {                                                                                                    \
-        for (int r = 0; r < rows; r++) {                                                                 \
-            const T *x = X + (size_t)r * s_row;                                                          \
-            if (ACC_OF(acc)) {                                                                           \
-                float s = accumulate ? (float)db[r] : 0.0f;                                              \
-                for (int c = 0; c < cols; c++) s += (float)x[(size_t)c * s_col];                         \
-                db[r] = (T)s;                                                                            \
-            } else {                                                                                     \
-                T s = accumulate ? db[r] : (T)0.0f;                                                      \
-                for (int c = 0; c < cols; c++) s = (T)(s + x[(size_t)c * s_col]);                        \
-                db[r] = s;                                                                               \
-            }                                                                                            \
-        }                                                                                                \
-    }                                                                                                    \
+    MCUF_DEFINE_BIAS_GRAD(T, SFX, ACC_OF)                                                                \
                                                                                                          \
     mcuf_status mcuf_linear_##SFX(const mcuf_linear_params *p, const T *restrict x, const T *restrict w, \
                                   const T *restrict bias, T *restrict y)                                 \

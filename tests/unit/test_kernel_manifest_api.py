@@ -60,7 +60,7 @@ def test_best_variant_offers_only_variants_defined_for_that_kind(monkeypatch):
 def test_files_and_headers_follow_what_each_target_calls():
     fns = {"mcuf_conv2d_f32"}
     assert names(kernels.files_for(fns, "host")) == ["mcuf_conv.c", "mcuf_matmul_f16.c", "mcuf_matmul_f32.c"]
-    assert names(kernels.private_headers_for(fns, "host")) == ["mcuf_copy_run.h"]
+    assert names(kernels.private_headers_for(fns, "host")) == ["mcuf_bias_grad.h", "mcuf_copy_run.h"]
     assert names(kernels.files_for(fns, "rv32-zvfh")) == ["mcuf_conv.c", "mcuf_matmul_f16_rvv.c",
                                                          "mcuf_matmul_f32_rvv.c"]
     zfh = names(kernels.private_headers_for(fns, "rv32-zfh"))
