@@ -51,7 +51,7 @@ def _cmd_compile(args: argparse.Namespace) -> int:
         latency_budget=args.latency_budget, flash_budget=args.flash_budget, ram_budget=args.ram_budget,
         avg_bits=args.avg_bits, train=train, name=args.name,
         outputs=tuple(x for x in args.outputs.split(",") if x) if args.outputs else None,
-        calib_method=args.calib_method, measure=not args.no_measure, quiet=args.quiet,
+        calib_method=args.calib_method, weight_quantizer=args.weight_quantizer, measure=not args.no_measure, quiet=args.quiet,
         command_line="mcuforge " + " ".join(sys.argv[1:]) if args.argv is None else "mcuforge " + " ".join(args.argv),
     )
     res = compile_model(cfg)
@@ -118,6 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--name", default="model", help="C prefix of the generated API")
     c.add_argument("--outputs", help="cut the graph at these tensors (comma-separated)")
     c.add_argument("--calib-method", default="minmax", choices=["minmax", "percentile", "entropy"])
+    c.add_argument("--weight-quantizer", default="rtn", choices=["rtn", "mse", "gptq", "quantease"],
+                   help="how integer weights are rounded: to nearest (default); with the clipping scale of least "
+                        "squared error; GPTQ or QuantEase (least layer output error on the calibration data, "
+                        "slower; best at 2 and 4 bits)")
     c.add_argument("--no-measure", action="store_true", help="skip measuring per-layer cost on the target")
     c.add_argument("--quiet", action="store_true", help="no progress bars")
     c.set_defaults(func=_cmd_compile)

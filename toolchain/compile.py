@@ -22,11 +22,17 @@ import onnx
 from mcuforge.core.version import __version__
 from mcuforge.core.errors import McufError
 from mcuforge.core.ir import Graph
+from mcuforge.core.precision import PrecisionPlan
 from mcuforge.run.runner import META_FILE
 from mcuforge.core.targets import get_target
 
 PRECISIONS = ("fp32", "fp16", "int8", "int4", "int2", "mixed")
 BITS_PRECISION = {8: "int8", 4: "int4", 2: "int2"}
+# How integer weights are rounded (mcuforge.quantize.weights): round to nearest; with the clipping
+# scale searched for the least squared error; GPTQ; QuantEase. The last two minimise the layer's output
+# error on the calibration inputs and pick their scales by the same MSE search (the best on the digits
+# CNN at 2 bits: benchmarks/bench_quantizers.py).
+WEIGHT_QUANTIZERS = ("rtn", "mse", "gptq", "quantease")
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,7 @@ class CompileConfig:
     name: str = "model"
     outputs: tuple[str, ...] | None = None
     calib_method: str = "minmax"
+    weight_quantizer: str = "rtn"
     measure: bool = True
     quiet: bool = False
     command_line: str = ""
@@ -82,6 +89,23 @@ def _check_name(name: str) -> None:
         raise McufError(f"--name '{name}' must be a C identifier (letters, digits, _) not starting with 'mcuf'")
 
 
+def _weight_quantizer_options(cfg: CompileConfig, graph: Graph, plan: PrecisionPlan, samples: list, bits: dict) -> dict:
+    """quantize_graph's options for --weight-quantizer; GPTQ and QuantEase first gather each integer
+    layer's input statistics (Gram matrices) over the calibration samples, streamed one at a time."""
+    method = cfg.weight_quantizer
+    if method == "rtn":
+        return {}
+    if method == "mse":
+        return {"method": "mse"}
+    from tqdm import tqdm
+
+    from mcuforge.quantize.layer_inputs import collect_layer_stats
+
+    stream = tqdm(samples, desc="layer statistics", unit="sample", disable=cfg.quiet, leave=False)
+    stats = collect_layer_stats(graph, stream, layers=sorted(bits))
+    return {"method": method, "stats": stats, "scale_search": "mse"}
+
+
 def compile_model(cfg: CompileConfig) -> CompileResult:
     """Run the whole pipeline for `cfg`; returns what was written and its sizes."""
     from mcuforge.allocate.plan import plan_precisions, read_allocation
@@ -102,6 +126,8 @@ def compile_model(cfg: CompileConfig) -> CompileResult:
         raise McufError(f"allocation file '{cfg.allocation}' does not exist")
     if cfg.train:
         raise McufError("--train (on-device fine-tuning) is not available yet; compile without it")
+    if cfg.weight_quantizer not in WEIGHT_QUANTIZERS:
+        raise McufError(f"--weight-quantizer '{cfg.weight_quantizer}' is not one of {', '.join(WEIGHT_QUANTIZERS)}")
     notes: list[str] = []
     default = cfg.precision
     if cfg.bits is not None:
@@ -123,6 +149,9 @@ def compile_model(cfg: CompileConfig) -> CompileResult:
     graph: Graph = load_model(cfg.model, list(cfg.outputs) if cfg.outputs else None)
     fixed = read_allocation(cfg.allocation, graph) if cfg.allocation is not None else {}
     plan = plan_precisions(graph, UNIFORM[default], fixed)
+    if cfg.weight_quantizer != "rtn" and not plan.int8_layers:
+        raise McufError(f"--weight-quantizer {cfg.weight_quantizer} rounds integer weights, and this compile has "
+                        "none (every layer is fp32 or fp16): drop the flag or choose an integer precision")
     samples, labels = ([], None)
     if cfg.calib is not None:
         samples, labels = load_samples(cfg.calib, graph)
@@ -143,7 +172,8 @@ def compile_model(cfg: CompileConfig) -> CompileResult:
 
             ranges = calibrate(graph, samples, method=cfg.calib_method, quiet=cfg.quiet)
             bits = {n: plan.of(n).weight_bits for n in plan.weight_layers if n in plan.int8_layers}
-            qmodel = quantize_graph(graph, ranges, bits, layers=plan.int8_layers)
+            qmodel = quantize_graph(graph, ranges, bits, layers=plan.int8_layers,
+                                    **_weight_quantizer_options(cfg, graph, plan, samples, bits))
             export_qdq(qmodel, tmp / "quantized.onnx")
         else:
             # Float precisions: the reference onnxruntime runs is the normalised float model.
