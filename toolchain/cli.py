@@ -51,7 +51,7 @@ def _cmd_compile(args: argparse.Namespace) -> int:
         latency_budget=args.latency_budget, flash_budget=args.flash_budget, ram_budget=args.ram_budget,
         avg_bits=args.avg_bits, train=train, name=args.name,
         outputs=tuple(x for x in args.outputs.split(",") if x) if args.outputs else None,
-        calib_method=args.calib_method, weight_quantizer=args.weight_quantizer, measure=not args.no_measure, quiet=args.quiet,
+        calib_method=args.calib_method, weight_quantizer=args.weight_quantizer, smoothquant=args.smoothquant, measure=not args.no_measure, quiet=args.quiet,
         command_line="mcuforge " + " ".join(sys.argv[1:]) if args.argv is None else "mcuforge " + " ".join(args.argv),
     )
     res = compile_model(cfg)
@@ -122,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="how integer weights are rounded: to nearest (default); with the clipping scale of least "
                         "squared error; GPTQ or QuantEase (least layer output error on the calibration data, "
                         "slower; best at 2 and 4 bits)")
+    c.add_argument("--smoothquant", type=float, metavar="ALPHA",
+                   help="SmoothQuant: move each input channel's activation range into the int8 layer's weights "
+                        "(and out of the layer producing it), alpha in (0, 1], e.g. 0.5")
     c.add_argument("--no-measure", action="store_true", help="skip measuring per-layer cost on the target")
     c.add_argument("--quiet", action="store_true", help="no progress bars")
     c.set_defaults(func=_cmd_compile)

@@ -55,6 +55,7 @@ class CompileConfig:
     outputs: tuple[str, ...] | None = None
     calib_method: str = "minmax"
     weight_quantizer: str = "rtn"
+    smoothquant: float | None = None  # SmoothQuant's alpha: migrate activation outliers into the weights
     measure: bool = True
     quiet: bool = False
     command_line: str = ""
@@ -106,6 +107,21 @@ def _weight_quantizer_options(cfg: CompileConfig, graph: Graph, plan: PrecisionP
     return {"method": method, "stats": stats, "scale_search": "mse"}
 
 
+def _smooth(cfg: CompileConfig, graph: Graph, plan: PrecisionPlan, samples: list) -> tuple[Graph, list[str]]:
+    """SmoothQuant on the int8 weight layers: per input channel, activation range moved into the weights
+    and out of the producing layer (the float model stays the same function)."""
+    from tqdm import tqdm
+
+    from mcuforge.quantize.layer_inputs import collect_layer_stats
+    from mcuforge.quantize.smoothquant import smooth_graph
+
+    layers = sorted(n for n in plan.weight_layers if n in plan.int8_layers)
+    stream = tqdm(samples, desc="activation ranges per channel", unit="sample", disable=cfg.quiet, leave=False)
+    smoothed, factors = smooth_graph(graph, collect_layer_stats(graph, stream, layers=layers), cfg.smoothquant,
+                                     layers=layers)
+    return smoothed, sorted(factors)
+
+
 def compile_model(cfg: CompileConfig) -> CompileResult:
     """Run the whole pipeline for `cfg`; returns what was written and its sizes."""
     from mcuforge.allocate.plan import plan_precisions, read_allocation
@@ -149,6 +165,11 @@ def compile_model(cfg: CompileConfig) -> CompileResult:
     graph: Graph = load_model(cfg.model, list(cfg.outputs) if cfg.outputs else None)
     fixed = read_allocation(cfg.allocation, graph) if cfg.allocation is not None else {}
     plan = plan_precisions(graph, UNIFORM[default], fixed)
+    if cfg.smoothquant is not None and not (0.0 < cfg.smoothquant <= 1.0):
+        raise McufError(f"--smoothquant {cfg.smoothquant}: alpha must be in (0, 1] (0.5 is the usual choice)")
+    if cfg.smoothquant is not None and not plan.int8_layers:
+        raise McufError("--smoothquant eases int8 activations, and this compile has no int8 layer: drop the flag "
+                        "or choose an integer precision")
     if cfg.weight_quantizer != "rtn" and not plan.int8_layers:
         raise McufError(f"--weight-quantizer {cfg.weight_quantizer} rounds integer weights, and this compile has "
                         "none (every layer is fp32 or fp16): drop the flag or choose an integer precision")
@@ -170,6 +191,10 @@ def compile_model(cfg: CompileConfig) -> CompileResult:
             from mcuforge.quantize.calibrate import calibrate
             from mcuforge.quantize.quantizer import quantize_graph
 
+            if cfg.smoothquant is not None:
+                graph, smoothed = _smooth(cfg, graph, plan, samples)
+                notes.append(f"SmoothQuant (alpha {cfg.smoothquant:g}): {len(smoothed)} layer(s) took activation "
+                             f"range into their weights ({', '.join(smoothed) or 'none had a foldable producer'})")
             ranges = calibrate(graph, samples, method=cfg.calib_method, quiet=cfg.quiet)
             bits = {n: plan.of(n).weight_bits for n in plan.weight_layers if n in plan.int8_layers}
             qmodel = quantize_graph(graph, ranges, bits, layers=plan.int8_layers,

@@ -65,3 +65,25 @@ def test_weight_quantizer_without_integer_layers_is_refused(tmp_path):
     proc = _cli("compile", str(DIGITS_MODEL), "--target", "host", "--precision", "fp32",
                 "--weight-quantizer", "gptq", "--out", str(tmp_path / "o"))
     assert proc.returncode == 2 and "--weight-quantizer gptq" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_smoothquant_rescales_weights_and_keeps_accuracy(digits, tmp_path):
+    calib, x_test, y_test = digits
+    res = {}
+    for alpha in (None, 0.5):
+        out = tmp_path / f"sq{alpha}"
+        r = compile_model(CompileConfig(model=DIGITS_MODEL, out=out, target="host", calib=calib, precision="int8",
+                                        smoothquant=alpha, measure=False, quiet=True))
+        res[alpha] = (r, _accuracy(out / "quantized.onnx", x_test, y_test), _int_weights(out / "quantized.onnx"))
+    smoothed = [n for n in res[0.5][0].notes if n.startswith("SmoothQuant")]
+    assert smoothed and "layer(s)" in smoothed[0] and not smoothed[0].startswith("SmoothQuant (alpha 0.5): 0")
+    changed = [k for k in res[None][2] if not np.array_equal(res[None][2][k], res[0.5][2].get(k))]
+    assert changed, "SmoothQuant left every weight as it was"
+    assert abs(res[0.5][1] - res[None][1]) <= 0.01  # the same function, requantized: about the same accuracy
+
+
+@pytest.mark.parametrize("flags, words", [(("--smoothquant", "1.5"), "alpha must be in (0, 1]"),
+                                           (("--precision", "fp16", "--smoothquant", "0.5"), "no int8 layer")])
+def test_smoothquant_that_cannot_be_honoured_is_refused(tmp_path, flags, words):
+    proc = _cli("compile", str(DIGITS_MODEL), "--target", "host", *flags, "--out", str(tmp_path / "o"))
+    assert proc.returncode == 2 and words in proc.stderr and "Traceback" not in proc.stderr
