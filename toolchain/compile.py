@@ -107,6 +107,25 @@ def _weight_quantizer_options(cfg: CompileConfig, graph: Graph, plan: PrecisionP
     return {"method": method, "stats": stats, "scale_search": "mse"}
 
 
+ERROR_SAMPLES = 64  # calibration samples the per-layer error report looks at (GPTQ's own statistics: all)
+
+
+def _layer_errors(cfg: CompileConfig, graph: Graph, qmodel, samples: list, bits: dict, stats) -> dict[str, float]:
+    """||WX - W^X||^2 / ||WX||^2 of every integer weight layer on the calibration inputs, for report.md."""
+    from tqdm import tqdm
+
+    from mcuforge.quantize.layer_inputs import collect_layer_stats
+    from mcuforge.quantize.layerwise import output_errors
+
+    if not bits or not samples:
+        return {}
+    if stats is None:
+        head = samples[:ERROR_SAMPLES]
+        stream = tqdm(head, desc="layer errors", unit="sample", disable=cfg.quiet, leave=False)
+        stats = collect_layer_stats(graph, stream, layers=sorted(bits))
+    return output_errors(graph, qmodel, stats)
+
+
 def _smooth(cfg: CompileConfig, graph: Graph, plan: PrecisionPlan, samples: list) -> tuple[Graph, list[str]]:
     """SmoothQuant on the int8 weight layers: per input channel, activation range moved into the weights
     and out of the producing layer (the float model stays the same function)."""
@@ -186,6 +205,7 @@ def compile_model(cfg: CompileConfig) -> CompileResult:
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
         qmodel = None
+        layer_errors: dict[str, float] = {}
         if plan.int8_layers:
             from mcuforge.export.qdq import export_qdq
             from mcuforge.quantize.calibrate import calibrate
@@ -197,8 +217,9 @@ def compile_model(cfg: CompileConfig) -> CompileResult:
                              f"range into their weights ({', '.join(smoothed) or 'none had a foldable producer'})")
             ranges = calibrate(graph, samples, method=cfg.calib_method, quiet=cfg.quiet)
             bits = {n: plan.of(n).weight_bits for n in plan.weight_layers if n in plan.int8_layers}
-            qmodel = quantize_graph(graph, ranges, bits, layers=plan.int8_layers,
-                                    **_weight_quantizer_options(cfg, graph, plan, samples, bits))
+            options = _weight_quantizer_options(cfg, graph, plan, samples, bits)
+            qmodel = quantize_graph(graph, ranges, bits, layers=plan.int8_layers, **options)
+            layer_errors = _layer_errors(cfg, graph, qmodel, samples, bits, options.get("stats"))
             export_qdq(qmodel, tmp / "quantized.onnx")
         else:
             # Float precisions: the reference onnxruntime runs is the normalised float model.
@@ -228,8 +249,8 @@ def compile_model(cfg: CompileConfig) -> CompileResult:
 
         from mcuforge.report import write_allocation, write_report
 
-        write_allocation(tmp / "allocation.json", prog, target, precision, cfg, layer_costs)
-        write_report(tmp, prog, target, precision, cfg, layer_costs, notes)
+        write_allocation(tmp / "allocation.json", prog, target, precision, cfg, layer_costs, layer_errors)
+        write_report(tmp, prog, target, precision, cfg, layer_costs, notes, layer_errors)
 
         if out.exists():
             old = out.with_name(f".{out.name}.old-{os.getpid()}")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from mcuforge.core.precision import BITS, supported_text
 from mcuforge.core.targets import Target
@@ -11,7 +11,7 @@ from mcuforge.core.targets import Target
 WEIGHT_OPS = ("Conv", "Gemm", "MatMul")
 
 
-def _layer_rows(prog: Any, layer_costs: Sequence[int]) -> list[dict]:
+def _layer_rows(prog: Any, layer_costs: Sequence[int], errors: Mapping[str, float] | None = None) -> list[dict]:
     """One row per layer call: name, op, precision (weights, activations, bits), measured cost, flash
     of its constants. Layers without weights have weights null; conversions between layers of
     different precision are rows of their own (op "Convert")."""
@@ -35,16 +35,17 @@ def _layer_rows(prog: Any, layer_costs: Sequence[int]) -> list[dict]:
                      "bits": BITS[weights] if weights else (BITS[a] if a and any(st.func for st in steps) else None),
                      "weights": weights, "activations": a,
                      "cost": int(layer_costs[i]) if i < len(layer_costs) else None,
-                     "flash": flash_of.get(node, 0), "macs": sum(st.macs for st in steps), "sensitivity": None})
+                     "flash": flash_of.get(node, 0), "macs": sum(st.macs for st in steps), "sensitivity": None,
+                     "weight_error": (errors or {}).get(node)})
     return rows
 
 
 def write_allocation(path: Path, prog: Any, target: Target, precision: str, cfg: Any,
-                     layer_costs: Sequence[int]) -> dict:
+                     layer_costs: Sequence[int], errors: Mapping[str, float] | None = None) -> dict:
     """The allocation file of DESIGN.md: what was chosen and what it costs (uniform precisions too).
     Conversions between layers of different precision are listed apart ("conversions": name, cost),
     so the file can be given back to `compile --allocation` as it is."""
-    rows = _layer_rows(prog, layer_costs)
+    rows = _layer_rows(prog, layer_costs, errors)
     total_cost = sum(r["cost"] for r in rows if r["cost"] is not None) if layer_costs else None
     doc = {
         "target": target.name,
@@ -96,9 +97,9 @@ def _plot_costs(path: Path, rows: list[dict], unit: str) -> bool:
 
 
 def write_report(out_dir: Path, prog: Any, target: Target, precision: str, cfg: Any,
-                 layer_costs: Sequence[int], notes: Sequence[str]) -> None:
+                 layer_costs: Sequence[int], notes: Sequence[str], errors: Mapping[str, float] | None = None) -> None:
     """report.md (+ layer_costs.png): what was built, its sizes and measured costs."""
-    rows = _layer_rows(prog, layer_costs)
+    rows = _layer_rows(prog, layer_costs, errors)
     unit = target.cost_unit or "cost"
     has_plot = _plot_costs(out_dir / "layer_costs.png", rows, unit)
     lines = [f"# mcuforge report: {cfg.name}", "",
@@ -111,15 +112,20 @@ def write_report(out_dir: Path, prog: Any, target: Target, precision: str, cfg: 
                      + (f" ({prog.macs / total:.3f} MAC per instruction)" if total else ""))
     for n in notes:
         lines.append(f"- note: {n}")
-    lines += ["", "| layer | op | weights | activations | MACs | flash | " + unit + " |",
-              "|---|---|---|---|---|---|---|"]
+    lines += ["", "| layer | op | weights | activations | MACs | flash | " + unit + " | weight error |",
+              "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         cost = r["cost"] if r["cost"] is not None else "-"
         if r["op"] == "Convert":
-            lines.append(f"| {r['name']} | Convert | | {r['from']} -> {r['to']} | | | {cost} |")
+            lines.append(f"| {r['name']} | Convert | | {r['from']} -> {r['to']} | | | {cost} | |")
         else:
+            err = f"{r['weight_error']:.2e}" if r["weight_error"] is not None else "-"
             lines.append(f"| {r['name']} | {r['op']} | {r['weights'] or '-'} | {r['activations'] or '-'} | "
-                         f"{r['macs']:,} | {r['flash']} | {cost} |")
+                         f"{r['macs']:,} | {r['flash']} | {cost} | {err} |")
+    if errors:
+        lines += ["", "Weight error: ||W X - Q(W) X||^2 / ||W X||^2 of the layer's integer weights on the calibration "
+                  "inputs (the layer's own output error, before activation quantization): where the weight "
+                  "rounding loses most."]
     lines += ["", f"Per-layer precisions can be fixed with `--allocation FILE` (this folder's allocation.json, "
               f"edited); supported weights/activations: {supported_text()}."]
     if has_plot:

@@ -3,6 +3,7 @@ the accuracy is onnxruntime's on quantized.onnx, which the C library matches bit
 same kernels, tests/host_and_target/test_subbyte_weights.py)."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -55,6 +56,14 @@ def test_gptq_and_quantease_rescue_two_bit_weights(digits, tmp_path):
     assert acc["rtn"] < 0.6
     assert acc["gptq"] > acc["rtn"] + 0.3 and acc["quantease"] > acc["rtn"] + 0.3, acc
     assert acc["mse"] > acc["rtn"], acc
+    # report.md / allocation.json show where the error comes from: every integer layer's relative
+    # output error, lower with GPTQ than with round to nearest
+    errs = {m: {r["name"]: r["weight_error"] for r in json.loads((tmp_path / m / "allocation.json").read_text())
+                ["layers"] if r["weights"]} for m in ("rtn", "gptq")}
+    assert errs["rtn"].keys() == errs["gptq"].keys() and len(errs["rtn"]) == 4
+    for name, e in errs["rtn"].items():
+        assert 0 < errs["gptq"][name] < e < 1, (name, errs)
+    assert "weight error" in (tmp_path / "gptq" / "report.md").read_text()
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:

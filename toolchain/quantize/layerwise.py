@@ -20,7 +20,7 @@ from mcuforge.core.ir import Graph, Node
 from mcuforge.frontend.rewrite import replace_graph
 from mcuforge.quantize.layer_inputs import (LayerStats, collect_layer_stats, cols_per_channel, layer_groups,
                                             weight_from_matrix, weight_layers, weight_matrix)
-from mcuforge.quantize.weights import WeightQuant, quantize_matrix
+from mcuforge.quantize.weights import WeightQuant, layer_objective, quantize_matrix
 
 NEEDS_STATS = ("gptq", "quantease")
 
@@ -114,3 +114,25 @@ def quantize_weights(graph: Graph, bits: int | Mapping[str, int], *, method: str
 
 
 __all__ = ["quantize_layer", "quantize_weights", "fake_quantize", "replace_weights", "needs_stats", "gram_of"]
+
+
+def output_errors(graph: Graph, qmodel, stats: Mapping[str, LayerStats]) -> dict[str, float]:
+    """Per integer weight layer of `qmodel`, the layer objective relative to its output's energy,
+    ||W X - W^ X||^2 / ||W X||^2 over the calibration inputs whose Gram matrices `stats` hold
+    (W^ the dequantized weights): where a model's quantization error comes from."""
+    errors = {}
+    for name, lq in qmodel.layers.items():
+        if lq.weight is None or name not in stats:
+            continue
+        node = graph.node(name)
+        qp = qmodel.tensor_qparams[lq.weight]
+        q = np.asarray(qmodel.qconstants[lq.weight], np.float64)
+        shape = [1] * q.ndim
+        shape[qp.axis] = -1
+        w_hat = replace_graph(graph, constants={**graph.constants, lq.weight: (q * np.asarray(qp.scale, np.float64)
+                                                                               .reshape(shape)).astype(np.float32)})
+        w = weight_matrix(node, graph)
+        gram = gram_of(stats[name])
+        energy = layer_objective(w, np.zeros_like(w), gram)
+        errors[name] = layer_objective(w, weight_matrix(node, w_hat), gram) / energy if energy > 0 else 0.0
+    return errors
