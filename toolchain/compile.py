@@ -22,17 +22,12 @@ import onnx
 from mcuforge.core.version import __version__
 from mcuforge.core.errors import McufError
 from mcuforge.core.ir import Graph
-from mcuforge.core.precision import PrecisionPlan
+from mcuforge.quantize.stage import QuantizeOptions, check_options, quantize_for_plan
 from mcuforge.run.runner import META_FILE
 from mcuforge.core.targets import get_target
 
 PRECISIONS = ("fp32", "fp16", "int8", "int4", "int2", "mixed")
 BITS_PRECISION = {8: "int8", 4: "int4", 2: "int2"}
-# How integer weights are rounded (mcuforge.quantize.weights): round to nearest; with the clipping
-# scale searched for the least squared error; GPTQ; QuantEase. The last two minimise the layer's output
-# error on the calibration inputs and pick their scales by the same MSE search (the best on the digits
-# CNN at 2 bits: benchmarks/bench_quantizers.py).
-WEIGHT_QUANTIZERS = ("rtn", "mse", "gptq", "quantease")
 
 
 @dataclass(frozen=True)
@@ -90,57 +85,6 @@ def _check_name(name: str) -> None:
         raise McufError(f"--name '{name}' must be a C identifier (letters, digits, _) not starting with 'mcuf'")
 
 
-def _weight_quantizer_options(cfg: CompileConfig, graph: Graph, plan: PrecisionPlan, samples: list, bits: dict) -> dict:
-    """quantize_graph's options for --weight-quantizer; GPTQ and QuantEase first gather each integer
-    layer's input statistics (Gram matrices) over the calibration samples, streamed one at a time."""
-    method = cfg.weight_quantizer
-    if method == "rtn":
-        return {}
-    if method == "mse":
-        return {"method": "mse"}
-    from tqdm import tqdm
-
-    from mcuforge.quantize.layer_inputs import collect_layer_stats
-
-    stream = tqdm(samples, desc="layer statistics", unit="sample", disable=cfg.quiet, leave=False)
-    stats = collect_layer_stats(graph, stream, layers=sorted(bits))
-    return {"method": method, "stats": stats, "scale_search": "mse"}
-
-
-ERROR_SAMPLES = 64  # calibration samples the per-layer error report looks at (GPTQ's own statistics: all)
-
-
-def _layer_errors(cfg: CompileConfig, graph: Graph, qmodel, samples: list, bits: dict, stats) -> dict[str, float]:
-    """||WX - W^X||^2 / ||WX||^2 of every integer weight layer on the calibration inputs, for report.md."""
-    from tqdm import tqdm
-
-    from mcuforge.quantize.layer_inputs import collect_layer_stats
-    from mcuforge.quantize.layerwise import output_errors
-
-    if not bits or not samples:
-        return {}
-    if stats is None:
-        head = samples[:ERROR_SAMPLES]
-        stream = tqdm(head, desc="layer errors", unit="sample", disable=cfg.quiet, leave=False)
-        stats = collect_layer_stats(graph, stream, layers=sorted(bits))
-    return output_errors(graph, qmodel, stats)
-
-
-def _smooth(cfg: CompileConfig, graph: Graph, plan: PrecisionPlan, samples: list) -> tuple[Graph, list[str]]:
-    """SmoothQuant on the int8 weight layers: per input channel, activation range moved into the weights
-    and out of the producing layer (the float model stays the same function)."""
-    from tqdm import tqdm
-
-    from mcuforge.quantize.layer_inputs import collect_layer_stats
-    from mcuforge.quantize.smoothquant import smooth_graph
-
-    layers = sorted(n for n in plan.weight_layers if n in plan.int8_layers)
-    stream = tqdm(samples, desc="activation ranges per channel", unit="sample", disable=cfg.quiet, leave=False)
-    smoothed, factors = smooth_graph(graph, collect_layer_stats(graph, stream, layers=layers), cfg.smoothquant,
-                                     layers=layers)
-    return smoothed, sorted(factors)
-
-
 def compile_model(cfg: CompileConfig) -> CompileResult:
     """Run the whole pipeline for `cfg`; returns what was written and its sizes."""
     from mcuforge.allocate.plan import plan_precisions, read_allocation
@@ -161,8 +105,6 @@ def compile_model(cfg: CompileConfig) -> CompileResult:
         raise McufError(f"allocation file '{cfg.allocation}' does not exist")
     if cfg.train:
         raise McufError("--train (on-device fine-tuning) is not available yet; compile without it")
-    if cfg.weight_quantizer not in WEIGHT_QUANTIZERS:
-        raise McufError(f"--weight-quantizer '{cfg.weight_quantizer}' is not one of {', '.join(WEIGHT_QUANTIZERS)}")
     notes: list[str] = []
     default = cfg.precision
     if cfg.bits is not None:
@@ -184,14 +126,9 @@ def compile_model(cfg: CompileConfig) -> CompileResult:
     graph: Graph = load_model(cfg.model, list(cfg.outputs) if cfg.outputs else None)
     fixed = read_allocation(cfg.allocation, graph) if cfg.allocation is not None else {}
     plan = plan_precisions(graph, UNIFORM[default], fixed)
-    if cfg.smoothquant is not None and not (0.0 < cfg.smoothquant <= 1.0):
-        raise McufError(f"--smoothquant {cfg.smoothquant}: alpha must be in (0, 1] (0.5 is the usual choice)")
-    if cfg.smoothquant is not None and not plan.int8_layers:
-        raise McufError("--smoothquant eases int8 activations, and this compile has no int8 layer: drop the flag "
-                        "or choose an integer precision")
-    if cfg.weight_quantizer != "rtn" and not plan.int8_layers:
-        raise McufError(f"--weight-quantizer {cfg.weight_quantizer} rounds integer weights, and this compile has "
-                        "none (every layer is fp32 or fp16): drop the flag or choose an integer precision")
+    qopts = QuantizeOptions(calib_method=cfg.calib_method, weight_quantizer=cfg.weight_quantizer,
+                            smoothquant=cfg.smoothquant, quiet=cfg.quiet)
+    check_options(qopts, plan)
     samples, labels = ([], None)
     if cfg.calib is not None:
         samples, labels = load_samples(cfg.calib, graph)
@@ -208,18 +145,10 @@ def compile_model(cfg: CompileConfig) -> CompileResult:
         layer_errors: dict[str, float] = {}
         if plan.int8_layers:
             from mcuforge.export.qdq import export_qdq
-            from mcuforge.quantize.calibrate import calibrate
-            from mcuforge.quantize.quantizer import quantize_graph
 
-            if cfg.smoothquant is not None:
-                graph, smoothed = _smooth(cfg, graph, plan, samples)
-                notes.append(f"SmoothQuant (alpha {cfg.smoothquant:g}): {len(smoothed)} layer(s) took activation "
-                             f"range into their weights ({', '.join(smoothed) or 'none had a foldable producer'})")
-            ranges = calibrate(graph, samples, method=cfg.calib_method, quiet=cfg.quiet)
-            bits = {n: plan.of(n).weight_bits for n in plan.weight_layers if n in plan.int8_layers}
-            options = _weight_quantizer_options(cfg, graph, plan, samples, bits)
-            qmodel = quantize_graph(graph, ranges, bits, layers=plan.int8_layers, **options)
-            layer_errors = _layer_errors(cfg, graph, qmodel, samples, bits, options.get("stats"))
+            quantized = quantize_for_plan(graph, plan, samples, qopts)
+            graph, qmodel, layer_errors = quantized.graph, quantized.model, quantized.weight_errors
+            notes.extend(quantized.notes)
             export_qdq(qmodel, tmp / "quantized.onnx")
         else:
             # Float precisions: the reference onnxruntime runs is the normalised float model.
