@@ -84,3 +84,44 @@ def pack_fc_weights_s2(w: np.ndarray) -> np.ndarray:
     if np.asarray(w).ndim != 2:
         raise McufError(f"fully connected weights must be 2-D [Out, In], got shape {np.asarray(w).shape}")
     return _pack_sub_byte(w, 2)
+
+
+def _pack_dw_sub_byte(w: np.ndarray, bits: int) -> np.ndarray:
+    """[OC, C/group, kh, kw] signed `bits`-wide integers -> mcuf_dwconv2d_s8w4 / _s8w2's bytes.
+
+    No channel blocking: the OC * C/group * kh * kw values in ONNX order (oc, c, i, j) form one stream
+    of two's complement fields, field k at bit offset (k * bits) % 8 of byte (k * bits) // 8 (low bits
+    first), the last byte zero-padded. Size ceil(w.size * bits / 8) bytes (`mcuf_dwconv2d_s8w4_weight_size`).
+    """
+    lo, hi = _SUB_BYTE_RANGE[bits]
+    w = np.asarray(w)
+    if w.size and (w.min() < lo or w.max() > hi):
+        raise McufError(f"{bits}-bit weights must lie in [{lo}, {hi}], got [{int(w.min())}, {int(w.max())}]")
+    per_byte = 8 // bits
+    flat = w.astype(np.int64).ravel() & ((1 << bits) - 1)
+    fields = np.zeros(-(-flat.size // per_byte) * per_byte, np.int64)
+    fields[:flat.size] = flat
+    shifts = np.arange(per_byte, dtype=np.int64) * bits
+    return (fields.reshape(-1, per_byte) << shifts).sum(axis=1).astype(np.uint8)
+
+
+def pack_dwconv_weights_s4(w: np.ndarray) -> np.ndarray:
+    """Depthwise / grouped conv weights in [-8, 7] ([OC, C/group, kh, kw], any int dtype) -> mcuf_dwconv2d_s8w4's bytes
+    (two fields a byte, see `_pack_dw_sub_byte`)."""
+    return _pack_dw_sub_byte(w, 4)
+
+
+def pack_dwconv_weights_s2(w: np.ndarray) -> np.ndarray:
+    """Depthwise / grouped conv weights in [-2, 1] ([OC, C/group, kh, kw], any int dtype) -> mcuf_dwconv2d_s8w2's bytes
+    (four fields a byte, see `_pack_dw_sub_byte`)."""
+    return _pack_dw_sub_byte(w, 2)
+
+
+def unpack_dwconv_weights(packed: np.ndarray, bits: int, shape: tuple[int, ...]) -> np.ndarray:
+    """Inverse of `pack_dwconv_weights_s4` / `_s2` (bits 4 / 2): the int8 values of `shape` (for tests)."""
+    per_byte = 8 // bits
+    n = int(np.prod(shape))
+    b = np.asarray(packed, np.uint8).astype(np.int64)
+    fields = ((b[:, None] >> (np.arange(per_byte) * bits)) & ((1 << bits) - 1)).ravel()[:n]
+    vals = np.where(fields >= 1 << (bits - 1), fields - (1 << bits), fields)
+    return vals.astype(np.int8).reshape(shape)

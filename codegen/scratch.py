@@ -74,6 +74,12 @@ def dwconv2d_s8_scratch_size(p: Params) -> int:
     return 0
 
 
+def dwconv2d_s8_sub_byte_scratch_size(p: Params) -> int:
+    """mcuf_dwconv2d_s8w4/_s8w2_scratch_size: one channel's unpacked taps (C/group * kh * kw bytes) ahead of
+    mcuf_dwconv2d_s8's scratch."""
+    return p["C"] // p["group"] * p["kh"] * p["kw"] + dwconv2d_s8_scratch_size(p)
+
+
 # kernel -> (its scratch size, its least scratch) from the call's params; the kernels without a banded
 # mode need their full size.
 _SIZES: dict[str, tuple[Callable[[Params], int], Callable[[Params], int]]] = {
@@ -84,6 +90,8 @@ _SIZES: dict[str, tuple[Callable[[Params], int], Callable[[Params], int]]] = {
     "mcuf_conv2d_s8w4": (conv2d_s8_scratch_size, conv2d_s8_scratch_size),
     "mcuf_conv2d_s8w2": (conv2d_s8_scratch_size, conv2d_s8_scratch_size),
     "mcuf_dwconv2d_s8": (dwconv2d_s8_scratch_size, dwconv2d_s8_scratch_size),
+    "mcuf_dwconv2d_s8w4": (dwconv2d_s8_sub_byte_scratch_size, dwconv2d_s8_sub_byte_scratch_size),
+    "mcuf_dwconv2d_s8w2": (dwconv2d_s8_sub_byte_scratch_size, dwconv2d_s8_sub_byte_scratch_size),
 }
 
 KERNELS_WITH_SCRATCH = tuple(sorted(_SIZES))

@@ -9,7 +9,8 @@ from mcuforge.core.ir import Node
 
 from mcuforge.codegen.choice import direct_3x3
 from mcuforge.codegen.context import LowerCtx, node_comment, resolver
-from mcuforge.codegen.layouts import pack_conv_weights_s2, pack_conv_weights_s4, pack_conv_weights_s8
+from mcuforge.codegen.layouts import (pack_conv_weights_s2, pack_conv_weights_s4, pack_conv_weights_s8,
+                                      pack_dwconv_weights_s2, pack_dwconv_weights_s4)
 from mcuforge.codegen.program import Arg, Step
 from mcuforge.codegen.scratch import min_scratch_size, scratch_size
 from mcuforge.codegen.ops.common import float_activation_steps, int8_epilogue, int8_output, target_variant
@@ -132,6 +133,10 @@ def _conv_3x3_f32(node: Node, ctx: LowerCtx, g: dict, wn: str, bn: str, comment:
 _S8_CONV = {"int8": ("mcuf_conv2d_s8", "int8_t", pack_conv_weights_s8),
             "int4": ("mcuf_conv2d_s8w4", "uint8_t", pack_conv_weights_s4),
             "int2": ("mcuf_conv2d_s8w2", "uint8_t", pack_conv_weights_s2)}
+# the same for group != 1 (depthwise / grouped): int8 in ONNX order, sub-byte as one packed field stream
+_S8_DWCONV = {"int8": ("mcuf_dwconv2d_s8", "int8_t", lambda w: w),
+              "int4": ("mcuf_dwconv2d_s8w4", "uint8_t", pack_dwconv_weights_s4),
+              "int2": ("mcuf_dwconv2d_s8w2", "uint8_t", pack_dwconv_weights_s2)}
 
 
 def _conv_s8(node: Node, ctx: LowerCtx, g: dict) -> list[Step]:
@@ -162,11 +167,9 @@ def _conv_s8(node: Node, ctx: LowerCtx, g: dict) -> list[Step]:
         wn = ctx.add_const(f"{node.name}_w", ctype, pack(wq),
                            f'node "{node.name}" weight {list(wq.shape)} {fmt}, packed 4 output channels a block')
     else:
-        func = "mcuf_dwconv2d_s8"
-        # No packed sub-byte grouped/depthwise kernel yet: 4- and 2-bit values are stored one a byte
-        # (same results; the layer's flash stays that of int8).
-        stored = "" if fmt == "int8" else f" ({fmt} values stored as int8: no packed {fmt} depthwise kernel yet)"
-        wn = ctx.add_const(f"{node.name}_w", "int8_t", wq, f'node "{node.name}" weight {list(wq.shape)} int8{stored}')
+        func, ctype, pack = _S8_DWCONV[fmt]
+        stored = "int8" if fmt == "int8" else f"{fmt}, packed {8 // int(fmt[3:])} a byte in (oc, c, i, j) order"
+        wn = ctx.add_const(f"{node.name}_w", ctype, pack(wq), f'node "{node.name}" weight {list(wq.shape)} {stored}')
     scratch = scratch_size(func, params)
     st = Step(node=node.name, op="Conv", comment=comment, func=func, params_type="mcuf_conv2d_s8_params",
               params=params, args=(Arg("params"), Arg("buf", x), Arg("const", wn), Arg("const", bn), Arg("buf", dst),

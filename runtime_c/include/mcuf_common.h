@@ -6,7 +6,7 @@
  * private to src/ in headers there (mcuf_copy_run.h).
  *   mcuf_matmul.h    matmul, matmul_nt, matmul_tn
  *   mcuf_conv.h      conv2d (+ grads), pointwise, conv2d_f32_3x3, conv2d_s8 / _s8w4 / _s8w2 (group 1)
- *   mcuf_dwconv.h    dwconv2d (+ grads), gconv2d, dwconv2d_s8 (any group)
+ *   mcuf_dwconv.h    dwconv2d (+ grads), gconv2d, dwconv2d_s8 / _s8w4 / _s8w2 (any group)
  *   mcuf_linear.h    linear (+ grads), linear_s8 / _s8_packed / _s8w4 / _s8w2
  *   mcuf_pool.h      maxpool2d / avgpool2d (+ grads, one forward for training and inference),
  *                    maxpool2d_f32_2x2, global_avgpool (+ grad), and their _s8

@@ -1,7 +1,8 @@
 /* mcuf_dwconv.h: direct (no im2col) 2-D convolution by groups, batch 1:
  *   dwconv2d_f16/f32  depthwise (group == C == OC), forward and both gradients (below);
  *   gconv2d_f16/f32   any group (inference forward), FP32 accumulation;
- *   dwconv2d_s8       int8 inference, any group (depthwise: group == C, OC = C * multiplier).
+ *   dwconv2d_s8       int8 inference, any group (depthwise: group == C, OC = C * multiplier);
+ *   dwconv2d_s8w4/_s8w2  the same with packed 4-/2-bit weights.
  * (Group 1: mcuf_conv.h.)
  *
  * Layout (batch 1, channel-major): input x[C, H, W], weight w[C, kh, kw] (the ONNX [C, 1, kh, kw]),
@@ -157,5 +158,22 @@ mcuf_status mcuf_gconv2d_f16(const mcuf_gconv2d_params *p, const mcuf_f16 *restr
 size_t mcuf_dwconv2d_s8_scratch_size(const mcuf_conv2d_s8_params *p);
 mcuf_status mcuf_dwconv2d_s8(const mcuf_conv2d_s8_params *p, const int8_t *restrict in, const int8_t *restrict w,
                              const int32_t *restrict bias, int8_t *restrict out, void *restrict scratch);
+
+/* The same convolution with 4-bit or 2-bit weights (dtype token s8w4 / s8w2), bit-exact with
+ * mcuf_dwconv2d_s8 on the same integer values. Packed layout: the OC * (C/group) * kh * kw weights in
+ * ONNX order (oc, c, i, j) as one stream of two's complement fields, low bits first: field k at bits
+ * (k*bits)%8 .. of byte k*bits/8 (s8w4: two a byte, values in [-8, 7]; s8w2: four a byte, in [-2, 1]);
+ * a channel's taps are consecutive and need not start on a byte. _weight_size(p) = ceil(OC * taps *
+ * bits / 8) bytes (taps = C/group * kh * kw). Each channel's taps are unpacked (shifts, no branch) into
+ * the head of scratch, then the int8 path runs: scratch = taps + mcuf_dwconv2d_s8_scratch_size(p)
+ * bytes (_scratch_size(p), never 0; required). Stack and overlap rules as mcuf_dwconv2d_s8. */
+size_t mcuf_dwconv2d_s8w4_scratch_size(const mcuf_conv2d_s8_params *p);
+size_t mcuf_dwconv2d_s8w2_scratch_size(const mcuf_conv2d_s8_params *p);
+size_t mcuf_dwconv2d_s8w4_weight_size(const mcuf_conv2d_s8_params *p);
+size_t mcuf_dwconv2d_s8w2_weight_size(const mcuf_conv2d_s8_params *p);
+mcuf_status mcuf_dwconv2d_s8w4(const mcuf_conv2d_s8_params *p, const int8_t *restrict in, const uint8_t *restrict w,
+                               const int32_t *restrict bias, int8_t *restrict out, void *restrict scratch);
+mcuf_status mcuf_dwconv2d_s8w2(const mcuf_conv2d_s8_params *p, const int8_t *restrict in, const uint8_t *restrict w,
+                               const int32_t *restrict bias, int8_t *restrict out, void *restrict scratch);
 
 #endif /* MCUF_DWCONV_H */

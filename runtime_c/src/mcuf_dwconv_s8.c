@@ -74,17 +74,16 @@ size_t mcuf_dwconv2d_s8_scratch_size(const mcuf_conv2d_s8_params *p)
  * are cached by ih mod 3, so with stride 1 each input row is copied once per channel. With padding
  * the row copies (~9 instructions per output) beat the border path (~100 per border output).
  * Stack: 4 * DW_RUN bytes. */
-static void dw3x3_rows(const mcuf_conv2d_s8_params *p, const int8_t *in, const int8_t *w, const int32_t *bias,
-                       int8_t *out, int8_t *rows)
+static void dw3x3_rows(const mcuf_conv2d_s8_params *p, const int8_t *in, const int8_t *wc, const int32_t *bias,
+                       int8_t *out, int8_t *rows, int oc)
 {
     const int H = p->H, W = p->W, sw = p->stride_w, pl = p->pad_left;
     const int Wp = W + pl + p->pad_right, opg = p->OC / p->group;
     const int8_t zp_in = (int8_t)p->in_zp;
     const int32_t zp = p->out_zp, lo = p->act_min, hi = p->act_max;
     int32_t accs[DW_RUN];
-    for (int oc = 0; oc < p->OC; oc++) {
+    {
         const int8_t *x = in + (size_t)(oc / opg) * H * W;
-        const int8_t *wc = w + (size_t)oc * 9;
         const int32_t b = bias ? bias[oc] : 0, m = p->multiplier[oc], s = p->shift[oc];
         const int32_t w0 = wc[0], w1 = wc[1], w2 = wc[2], w3 = wc[3], w4 = wc[4], w5 = wc[5], w6 = wc[6],
                       w7 = wc[7], w8 = wc[8];
@@ -121,25 +120,22 @@ static void dw3x3_rows(const mcuf_conv2d_s8_params *p, const int8_t *in, const i
     }
 }
 
-mcuf_status mcuf_dwconv2d_s8(const mcuf_conv2d_s8_params *p, const int8_t *restrict in, const int8_t *restrict w,
-                             const int32_t *restrict bias, int8_t *restrict out, void *restrict scratch)
+/* Output channel oc, weights wc (its cpg x kh x kw int8 taps), the direct path (rows: the scratch of
+ * the padded depthwise 3x3 path). */
+static void dw_channel(const mcuf_conv2d_s8_params *p, const int8_t *in, const int8_t *wc, const int32_t *bias,
+                       int8_t *out, int8_t *rows, int oc)
 {
-    mcuf_status st = conv_check(p);
-    if (st != MCUF_OK) return st;
-    if (!in || !w || !out) return MCUF_ERR_ARG;
     const int H = p->H, W = p->W, kh = p->kh, kw = p->kw, sw = p->stride_w;
     const int cpg = p->C / p->group, opg = p->OC / p->group, taps = cpg * kh * kw;
     if (dw3x3_padded(p)) { /* unpadded, the direct path below has no border */
-        if (!scratch) return MCUF_ERR_SCRATCH;
-        dw3x3_rows(p, in, w, bias, out, (int8_t *)scratch);
-        return MCUF_OK;
+        dw3x3_rows(p, in, wc, bias, out, rows, oc);
+        return;
     }
     const int32_t zp = p->out_zp, lo = p->act_min, hi = p->act_max;
     int c_lo, c_hi;
     inner_cols(p, &c_lo, &c_hi);
-    for (int oc = 0; oc < p->OC; oc++) {
+    {
         const int8_t *in_g = in + (size_t)(oc / opg) * cpg * H * W;
-        const int8_t *wc = w + (size_t)oc * taps;
         const int32_t b = bias ? bias[oc] : 0, m = p->multiplier[oc], s = p->shift[oc];
         int32_t wsum = 0;
         for (int k = 0; k < taps; k++) wsum += wc[k];
@@ -184,5 +180,70 @@ mcuf_status mcuf_dwconv2d_s8(const mcuf_conv2d_s8_params *p, const int8_t *restr
             }
         }
     }
+}
+
+mcuf_status mcuf_dwconv2d_s8(const mcuf_conv2d_s8_params *p, const int8_t *restrict in, const int8_t *restrict w,
+                             const int32_t *restrict bias, int8_t *restrict out, void *restrict scratch)
+{
+    mcuf_status st = conv_check(p);
+    if (st != MCUF_OK) return st;
+    if (!in || !w || !out) return MCUF_ERR_ARG;
+    if (dw3x3_padded(p) && !scratch) return MCUF_ERR_SCRATCH;
+    const size_t taps = (size_t)(p->C / p->group) * p->kh * p->kw;
+    for (int oc = 0; oc < p->OC; oc++) dw_channel(p, in, w + (size_t)oc * taps, bias, out, (int8_t *)scratch, oc);
     return MCUF_OK;
+}
+
+/* Sub-byte weights: the OC * taps fields one stream in (oc, c, i, j) order, field k at bit (k * bits) % 8
+ * of byte k * bits / 8. Each channel's taps are unpacked into the head of scratch (sign extension by
+ * shifts, no branch), then the int8 channel path runs on them: results equal mcuf_dwconv2d_s8's. */
+static size_t dw_taps(const mcuf_conv2d_s8_params *p) { return (size_t)(p->C / p->group) * p->kh * p->kw; }
+
+static size_t dw_sub_scratch(const mcuf_conv2d_s8_params *p)
+{
+    if (!p || p->group < 1 || p->C < 1 || p->kh < 1 || p->kw < 1) return 0;
+    return dw_taps(p) + mcuf_dwconv2d_s8_scratch_size(p);
+}
+size_t mcuf_dwconv2d_s8w4_scratch_size(const mcuf_conv2d_s8_params *p) { return dw_sub_scratch(p); }
+size_t mcuf_dwconv2d_s8w2_scratch_size(const mcuf_conv2d_s8_params *p) { return dw_sub_scratch(p); }
+
+static size_t dw_sub_weight_size(const mcuf_conv2d_s8_params *p, int bits)
+{
+    if (!p || p->group < 1 || p->C < 1 || p->OC < 1 || p->kh < 1 || p->kw < 1) return 0;
+    return ((size_t)p->OC * dw_taps(p) * (size_t)bits + 7) / 8;
+}
+size_t mcuf_dwconv2d_s8w4_weight_size(const mcuf_conv2d_s8_params *p) { return dw_sub_weight_size(p, 4); }
+size_t mcuf_dwconv2d_s8w2_weight_size(const mcuf_conv2d_s8_params *p) { return dw_sub_weight_size(p, 2); }
+
+static mcuf_status dw_sub(const mcuf_conv2d_s8_params *p, const int8_t *in, const uint8_t *w, const int32_t *bias,
+                          int8_t *out, void *scratch, int bits)
+{
+    mcuf_status st = conv_check(p);
+    if (st != MCUF_OK) return st;
+    if (!in || !w || !out) return MCUF_ERR_ARG;
+    if (!scratch) return MCUF_ERR_SCRATCH;
+    const size_t taps = dw_taps(p);
+    int8_t *wc = (int8_t *)scratch, *rows = wc + taps;
+    const int per_byte_log2 = bits == 4 ? 1 : 2, lane_mask = (1 << per_byte_log2) - 1, up = 8 - bits;
+    size_t k = 0; /* field index of the channel's first tap */
+    for (int oc = 0; oc < p->OC; oc++) {
+        for (size_t t = 0; t < taps; t++, k++) {
+            const unsigned byte = w[k >> per_byte_log2], sh = (unsigned)(k & lane_mask) * (unsigned)bits;
+            wc[t] = (int8_t)((int8_t)(uint8_t)(byte >> sh << up) >> up);
+        }
+        dw_channel(p, in, wc, bias, out, rows, oc);
+    }
+    return MCUF_OK;
+}
+
+mcuf_status mcuf_dwconv2d_s8w4(const mcuf_conv2d_s8_params *p, const int8_t *restrict in, const uint8_t *restrict w,
+                               const int32_t *restrict bias, int8_t *restrict out, void *restrict scratch)
+{
+    return dw_sub(p, in, w, bias, out, scratch, 4);
+}
+
+mcuf_status mcuf_dwconv2d_s8w2(const mcuf_conv2d_s8_params *p, const int8_t *restrict in, const uint8_t *restrict w,
+                               const int32_t *restrict bias, int8_t *restrict out, void *restrict scratch)
+{
+    return dw_sub(p, in, w, bias, out, scratch, 2);
 }

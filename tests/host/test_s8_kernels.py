@@ -3,16 +3,18 @@ mcuforge.quantize.fixedpoint, and within one quantization step of onnxruntime ru
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from mcuforge.core.errors import McufError
-from mcuforge.codegen.layouts import pack_conv_weights_s8
+from mcuforge.codegen.layouts import (pack_conv_weights_s8, pack_dwconv_weights_s2, pack_dwconv_weights_s4,
+                                      unpack_dwconv_weights)
 from mcuforge.quantize.fixedpoint import (fold_bias, quantize_multiplier, quantize_multipliers_shared, requantize,
                                           rounding_rshift)
 
-from tests.support.s8_reference import (CONV_CASES, DW_CASES, FC_CASES, SUBBYTE_CONV_CASES, SUBBYTE_FC_CASES, ConvCase, GuardedS8, conv_params, conv_ref, fc_ref, lib,
+from tests.support.s8_reference import (CONV_CASES, DW_CASES, FC_CASES, SUBBYTE_CONV_CASES, SUBBYTE_DW_CASES, SUBBYTE_FC_CASES, ConvCase, GuardedS8, conv_params, conv_ref, fc_ref, lib,
                      make_conv, make_fc, ort_binary, ort_conv, ort_fc, ort_unary, run_conv, run_fc)
 
 
@@ -100,9 +102,39 @@ def test_fold_bias_matches_zero_point_expansion():
     np.testing.assert_array_equal(w.astype(np.int64) @ (x - z) + b, w.astype(np.int64) @ x + fold_bias(b, w, z))
 
 
+def test_pack_dwconv_weights_round_trip_and_layout():
+    rng = np.random.default_rng(5)
+    for bits, pack, (lo, hi) in ((4, pack_dwconv_weights_s4, (-8, 7)), (2, pack_dwconv_weights_s2, (-2, 1))):
+        for shape in ((5, 1, 3, 3), (3, 2, 5, 5), (7, 1, 3, 3), (1, 1, 1, 1)):
+            w = rng.integers(lo, hi + 1, shape).astype(np.int8)
+            packed = pack(w)
+            assert packed.dtype == np.uint8 and packed.size == -(-w.size * bits // 8)
+            np.testing.assert_array_equal(unpack_dwconv_weights(packed, bits, shape), w)
+        with pytest.raises(McufError):
+            pack(np.full((1, 1, 3, 3), hi + 1, np.int8))
+    # one stream, low bits first, two's complement
+    np.testing.assert_array_equal(pack_dwconv_weights_s4(np.array([1, -1, -8], np.int8).reshape(3, 1, 1, 1)),
+                                  np.array([0xF1, 0x08], np.uint8))
+    np.testing.assert_array_equal(pack_dwconv_weights_s2(np.array([1, -1, -2, 0, -1], np.int8).reshape(5, 1, 1, 1)),
+                                  np.array([0x2D, 0x03], np.uint8))
+
+
+@pytest.mark.parametrize("case", SUBBYTE_DW_CASES,
+                         ids=lambda c: f"{c.C}x{c.H}x{c.W}-{c.OC}-k{c.k}-s{c.stride}-g{c.group}-w{c.wbits}")
+def test_packed_dwconv_equals_int8_dwconv(case: ConvCase):
+    """mcuf_dwconv2d_s8w4 / _s8w2 give mcuf_dwconv2d_s8's bytes on the same integer weights."""
+    q = make_conv(case)
+    packed, guards = run_conv(q)
+    assert guards
+    q8 = make_conv(case)
+    q8.case = replace(case, wbits=8)
+    ref, _ = run_conv(q8)
+    np.testing.assert_array_equal(packed, ref)
+
+
 # ------------------------------------------------------------------------------------------------ conv / fc
 
-@pytest.mark.parametrize("case", CONV_CASES + DW_CASES + SUBBYTE_CONV_CASES,
+@pytest.mark.parametrize("case", CONV_CASES + DW_CASES + SUBBYTE_CONV_CASES + SUBBYTE_DW_CASES,
                          ids=lambda c: f"{c.C}x{c.H}x{c.W}-{c.OC}-k{c.k}-s{c.stride}-g{c.group}-w{c.wbits}")
 def test_conv_bit_exact_and_near_ort(case: ConvCase):
     q = make_conv(case)

@@ -83,7 +83,7 @@ def test_int8_convs(shape):
     ffi, L = lib()
     params = dict(_dims(shape), in_zp=0, out_zp=0, act_min=-128, act_max=127)
     p = ffi.new("mcuf_conv2d_s8_params *", params)
-    funcs = ["mcuf_dwconv2d_s8"] + (["mcuf_conv2d_s8", "mcuf_conv2d_s8w4", "mcuf_conv2d_s8w2"]
+    funcs = ["mcuf_dwconv2d_s8", "mcuf_dwconv2d_s8w4", "mcuf_dwconv2d_s8w2"] + (["mcuf_conv2d_s8", "mcuf_conv2d_s8w4", "mcuf_conv2d_s8w2"]
                                     if params["group"] == 1 else [])
     for func in funcs:
         assert scratch_size(func, params) == getattr(L, f"{func}_scratch_size")(p), func

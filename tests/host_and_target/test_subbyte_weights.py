@@ -113,3 +113,32 @@ def test_allocation_mixes_weight_widths(tmp_path):
     np.testing.assert_array_equal(got, want)
     src = (out / "c" / "src" / "model.c").read_text()
     assert "mcuf_conv2d_s8(" in src and "mcuf_conv2d_s8w4(" in src and "mcuf_linear_s8w2(" in src
+
+
+def test_packed_depthwise_weights_shrink_the_flash(tmp_path):
+    """dsblock's depthwise / grouped convs run mcuf_dwconv2d_s8w4 / _s8w2 at int4 / int2, their weights one
+    packed field stream (ceil(n * bits / 8) bytes, mcuf_dwconv.h), so they shrink with the group-1 ones."""
+    res = {p: _compile("dsblock", p, "host", tmp_path) for p in ("int8", "int4", "int2")}
+    flash = {p: r[1].flash_bytes for p, r in res.items()}
+    graph = load_model(model_path("dsblock"))
+    convs = [(graph.constants[n.inputs[1]].shape, int(n.attrs.get("group", 1)) if n.op == "Conv" else 0)
+             for n in graph.nodes if n.op in ("Conv", "Gemm")]
+    assert any(g > 1 for _, g in convs)
+
+    def weight_bytes(bits: int) -> int:
+        total = 0
+        for shape, group in convs:
+            oc, k = shape[0], int(np.prod(shape[1:]))
+            if group > 1:
+                total += oc * k if bits == 8 else -(-oc * k * bits // 8)
+            elif group == 0 and bits == 8:  # Gemm, int8: plain [Out, In]
+                total += oc * k
+            else:
+                total += 4 * -(-oc // 4) * k * bits // 8
+        return total
+
+    assert flash["int8"] - flash["int4"] == weight_bytes(8) - weight_bytes(4)
+    assert flash["int8"] - flash["int2"] == weight_bytes(8) - weight_bytes(2)
+    for p, func in (("int4", "mcuf_dwconv2d_s8w4("), ("int2", "mcuf_dwconv2d_s8w2(")):
+        src = (res[p][0] / "c" / "src" / "model.c").read_text()
+        assert func in src and "mcuf_dwconv2d_s8(" not in src

@@ -19,7 +19,8 @@ from onnx import TensorProto, helper, numpy_helper
 from mcuforge.run.hostlib import load_library
 from mcuforge.core.paths import RUNTIME_INCLUDE, RUNTIME_SRC
 from mcuforge.codegen.layouts import (pack_conv_weights_s2, pack_conv_weights_s4, pack_conv_weights_s8,
-                                      pack_fc_weights_s2, pack_fc_weights_s4, pack_fc_weights_s8)
+                                      pack_dwconv_weights_s2, pack_dwconv_weights_s4, pack_fc_weights_s2,
+                                      pack_fc_weights_s4, pack_fc_weights_s8)
 from mcuforge.quantize.fixedpoint import fold_bias, quantize_multiplier, quantize_multipliers, requantize
 
 # Every int8 kernel source and the public headers declaring them.
@@ -53,6 +54,8 @@ class GuardedS8:
 W_RANGE = {8: (-127, 127), 4: (-8, 7), 2: (-2, 1)}
 CONV_FN = {8: "mcuf_conv2d_s8", 4: "mcuf_conv2d_s8w4", 2: "mcuf_conv2d_s8w2"}
 FC_FN = {8: "mcuf_linear_s8_packed", 4: "mcuf_linear_s8w4", 2: "mcuf_linear_s8w2"}
+DW_FN = {8: "mcuf_dwconv2d_s8", 4: "mcuf_dwconv2d_s8w4", 2: "mcuf_dwconv2d_s8w2"}
+DW_PACK = {4: pack_dwconv_weights_s4, 2: pack_dwconv_weights_s2}
 CONV_PACK = {8: pack_conv_weights_s8, 4: pack_conv_weights_s4, 2: pack_conv_weights_s2}
 FC_PACK = {8: pack_fc_weights_s8, 4: pack_fc_weights_s4, 2: pack_fc_weights_s2}
 
@@ -174,11 +177,14 @@ def run_conv(q: QuantConv) -> tuple[np.ndarray, bool]:
         wbuf = ffi.from_buffer("int8_t[]" if bits == 8 else "uint8_t[]", wp)
         st = getattr(L, CONV_FN[bits])(p, ffi.from_buffer("int8_t[]", x), wbuf, b, out.ptr(ffi), scratch)
     else:
-        wc = np.ascontiguousarray(q.w)
-        n = L.mcuf_dwconv2d_s8_scratch_size(p)
+        bits = q.case.wbits
+        wp = np.ascontiguousarray(q.w) if bits == 8 else DW_PACK[bits](q.w)
+        if bits != 8:
+            assert wp.size == getattr(L, f"{DW_FN[bits]}_weight_size")(p)
+        n = getattr(L, f"{DW_FN[bits]}_scratch_size")(p)
         scratch = ffi.new("int8_t[]", n) if n else ffi.NULL
-        st = L.mcuf_dwconv2d_s8(p, ffi.from_buffer("int8_t[]", x), ffi.from_buffer("int8_t[]", wc), b, out.ptr(ffi),
-                                scratch)
+        wbuf = ffi.from_buffer("int8_t[]" if bits == 8 else "uint8_t[]", wp)
+        st = getattr(L, DW_FN[bits])(p, ffi.from_buffer("int8_t[]", x), wbuf, b, out.ptr(ffi), scratch)
     assert st == L.MCUF_OK
     return out.out.reshape(q.case.OC, OH, OW).copy(), out.guards_intact()
 
@@ -368,6 +374,9 @@ FC_CASES = [FcCase(1, 37, 10, seed=21), FcCase(3, 64, 8, relu=True, seed=22), Fc
 SUBBYTE_CONV_CASES = [ConvCase(3, 8, 8, 8, (3, 3), pads=(1, 1, 1, 1), seed=31, wbits=b) for b in (4, 2)] + [
     ConvCase(8, 5, 5, 7, (1, 1), seed=32, wbits=b) for b in (4, 2)] + [
     ConvCase(4, 7, 9, 6, (3, 3), stride=(2, 2), pads=(1, 0, 1, 2), relu=True, seed=33, wbits=b) for b in (4, 2)]
+# Depthwise / grouped with packed 4-/2-bit weights (mcuf_dwconv2d_s8w4 / _s8w2): every DW shape.
+SUBBYTE_DW_CASES = [ConvCase(c.C, c.H, c.W, c.OC, c.k, c.stride, c.pads, c.group, c.relu, c.seed + 100, wbits=b)
+                    for b in (4, 2) for c in DW_CASES]
 SUBBYTE_FC_CASES = [FcCase(1, 37, 10, seed=41, wbits=b) for b in (4, 2)] + [
     FcCase(2, 129, 17, relu=True, seed=42, wbits=b) for b in (4, 2)]
 
