@@ -15,7 +15,7 @@ import numpy as np
 
 from mcuforge.core.errors import McufError
 from mcuforge.core.ir import Graph, Node, QuantParams
-from mcuforge.core.precision import Precision, PrecisionPlan
+from mcuforge.core.precision import Conversion, Precision, PrecisionPlan
 from mcuforge.core.quantized import LayerQuant, QuantizedModel
 from mcuforge.core.targets import Target
 from mcuforge.codegen.program import Const, Step
@@ -44,6 +44,10 @@ class LowerCtx:
     consts: list[Const] = field(default_factory=list)
     _const_names: set[str] = field(default_factory=set)
     added_tensors: dict[str, tuple[tuple[int, ...], str]] = field(default_factory=dict)  # name -> (shape, ctype)
+    _conversions: dict[str, Conversion] = field(default_factory=dict)  # a conversion's copy -> the conversion
+
+    def __post_init__(self) -> None:
+        self._conversions = {c.name: c for c in self.plan.conversions}
 
     # -- precision of a node and of the tensors it touches
 
@@ -60,10 +64,8 @@ class LowerCtx:
     def ctype(self, tensor: str) -> str:
         if tensor in self.added_tensors:
             return self.added_tensors[tensor][1]
-        for c in self.plan.conversions:
-            if c.name == tensor:
-                return CTYPE[c.dst]
-        return CTYPE[self.plan.tensors[tensor]]
+        conv = self._conversions.get(tensor)
+        return CTYPE[conv.dst if conv is not None else self.plan.tensors[tensor]]
 
     def add_tensor(self, name: str, shape: tuple[int, ...], ctype: str) -> str:
         """A tensor codegen introduces (a pre-activation, a float temporary): lives in the arena like any other."""
@@ -111,10 +113,8 @@ class LowerCtx:
 
     def source(self, tensor: str) -> str:
         """The graph tensor a conversion's copy was made from (itself for any other tensor)."""
-        for c in self.plan.conversions:
-            if c.name == tensor:
-                return c.tensor
-        return tensor
+        conv = self._conversions.get(tensor)
+        return conv.tensor if conv is not None else tensor
 
     def qparams(self, tensor: str) -> QuantParams:
         """Per-tensor int8 parameters (a quantized copy of a float tensor has the tensor's own)."""

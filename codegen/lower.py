@@ -87,7 +87,8 @@ def lower(graph: Graph, plan: PrecisionPlan, target: Target, quant: QuantizedMod
         arena_lower_bound=tensor_bound,
         input_convert=tuple(steps[:n_in]),
         output_convert=tuple(out_steps),
-        layer_precisions=tuple((n.name, plan.of(n.name).weights, plan.of(n.name).activations) for n in graph.nodes),
+        layer_precisions=tuple((n.name, plan.of(n.name).weights if n.name in plan.weight_layers else None,
+                                plan.of(n.name).activations) for n in graph.nodes),
         conversions=tuple((f"convert {c.tensor}", c.src, c.dst) for c in plan.conversions),
         target=target,
     )

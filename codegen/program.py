@@ -98,7 +98,8 @@ class Program:
     kernel_files: tuple[str, ...] = ()
     input_convert: tuple[Step, ...] = ()
     output_convert: tuple[Step, ...] = ()
-    layer_precisions: tuple[tuple[str, str, str], ...] = ()  # (node, weights, activations) in graph order
+    # (node, weights, activations) in graph order; weights None for a layer without weights
+    layer_precisions: tuple[tuple[str, str | None, str], ...] = ()
     conversions: tuple[tuple[str, str, str], ...] = ()  # (step node "convert <tensor>", from, to)
     target: Target | None = None  # what the program was lowered for (kernel variants, platform files)
 

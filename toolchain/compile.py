@@ -22,12 +22,14 @@ import onnx
 from mcuforge.core.version import __version__
 from mcuforge.core.errors import McufError
 from mcuforge.core.ir import Graph
+from mcuforge.core.precision import UNIFORM
 from mcuforge.quantize.stage import QuantizeOptions, check_options, quantize_for_plan
 from mcuforge.run.runner import META_FILE
 from mcuforge.core.targets import get_target
 
 PRECISIONS = ("fp32", "fp16", "int8", "int4", "int2", "mixed")
-BITS_PRECISION = {8: "int8", 4: "int4", 2: "int2"}
+# --bits N as a --precision: the uniform pair with N-bit weights and int8 activations
+BITS_PRECISION = {p.weight_bits: name for name, p in UNIFORM.items() if p.activations == "int8"}
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,6 @@ def compile_model(cfg: CompileConfig) -> CompileResult:
     from mcuforge.allocate.plan import plan_precisions, read_allocation
     from mcuforge.codegen.emit import emit_project
     from mcuforge.codegen.lower import lower
-    from mcuforge.core.precision import UNIFORM
     from mcuforge.frontend.pipeline import load_model
     from mcuforge.frontend.samples import load_samples
     from mcuforge.frontend.to_onnx import to_onnx

@@ -8,8 +8,6 @@ from typing import Any, Mapping, Sequence
 from mcuforge.core.precision import BITS, supported_text
 from mcuforge.core.targets import Target
 
-WEIGHT_OPS = ("Conv", "Gemm", "MatMul")
-
 
 def _layer_rows(prog: Any, layer_costs: Sequence[int], errors: Mapping[str, float] | None = None) -> list[dict]:
     """One row per layer call: name, op, precision (weights, activations, bits), measured cost, flash
@@ -29,11 +27,9 @@ def _layer_rows(prog: Any, layer_costs: Sequence[int], errors: Mapping[str, floa
             rows.append({"name": node, "op": "Convert", "from": conv[node][0], "to": conv[node][1],
                          "cost": int(layer_costs[i]) if i < len(layer_costs) else None})
             continue
-        has_weights = steps[0].op in WEIGHT_OPS and flash_of.get(node, 0) > 0
-        weights = w if has_weights else None
-        rows.append({"name": node, "op": steps[0].op,
-                     "bits": BITS[weights] if weights else (BITS[a] if a and any(st.func for st in steps) else None),
-                     "weights": weights, "activations": a,
+        rows.append({"name": node, "op": steps[0].op,  # w is None for a layer without weights
+                     "bits": BITS[w] if w else (BITS[a] if a and any(st.func for st in steps) else None),
+                     "weights": w, "activations": a,
                      "cost": int(layer_costs[i]) if i < len(layer_costs) else None,
                      "flash": flash_of.get(node, 0), "macs": sum(st.macs for st in steps), "sensitivity": None,
                      "weight_error": (errors or {}).get(node)})

@@ -2,8 +2,8 @@
 (mcuforge.quantize.reference.run_int), on the PyTorch-exported test models, for the host and for rv32
 under QEMU.
 
-The QuantizedModel is rebuilt with the stages `compile` runs, in its order and with its arguments (load,
-uniform int8 plan, the same calibration file, minmax calibration, 8-bit quantization); all of them are
+The QuantizedModel is rebuilt with the stages `compile` runs, with its arguments (load, the
+uniform int8 plan, the same calibration file, mcuforge.quantize.stage.quantize_for_plan); all of them are
 deterministic. That it is the model the compile used is checked, not assumed: its QDQ export must be
 byte-identical to the compile folder's quantized.onnx. The C API returns floats: the graph output's int8
 value dequantized, (float)(q - zp) * scale in float32. The test reads the int8 value back off it, compares
@@ -19,8 +19,8 @@ from mcuforge.core.precision import UNIFORM
 from mcuforge.export.qdq import export_qdq
 from mcuforge.frontend.pipeline import load_model
 from mcuforge.frontend.samples import load_samples
-from mcuforge.quantize.calibrate import calibrate
-from mcuforge.quantize.quantizer import dequantize_values, quantize_graph, quantize_values
+from mcuforge.quantize.quantizer import dequantize_values, quantize_values
+from mcuforge.quantize.stage import QuantizeOptions, quantize_for_plan
 from mcuforge.quantize.reference import run_int
 
 from tests.support.pytorch_models import TEST_MODELS, compile_for, model_path, run_c, sample_inputs, write_calib
@@ -34,8 +34,7 @@ def quantized_model_of_compile(name: str, calib):
     graph = load_model(model_path(name))
     plan = plan_precisions(graph, UNIFORM["int8"])
     samples, _ = load_samples(calib, graph)
-    ranges = calibrate(graph, samples, method="minmax", quiet=True)
-    return quantize_graph(graph, ranges, 8, layers=plan.int8_layers)
+    return quantize_for_plan(graph, plan, samples, QuantizeOptions(quiet=True)).model
 
 
 @pytest.mark.parametrize("target", TARGETS)

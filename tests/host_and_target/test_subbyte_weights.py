@@ -15,8 +15,8 @@ from mcuforge.compile import CompileConfig, compile_model
 from mcuforge.core.precision import UNIFORM
 from mcuforge.frontend.pipeline import load_model
 from mcuforge.frontend.samples import load_samples
-from mcuforge.quantize.calibrate import calibrate
-from mcuforge.quantize.quantizer import dequantize_values, quantize_graph
+from mcuforge.quantize.quantizer import dequantize_values
+from mcuforge.quantize.stage import QuantizeOptions, quantize_for_plan
 from mcuforge.quantize.reference import run_int
 
 from tests.support.pytorch_models import (TEST_MODELS, assert_int8_matches, model_path, output_scale, run_c, run_ort,
@@ -41,9 +41,7 @@ def _reference(name, calib, precision, allocation=None):
     fixed = read_allocation(allocation, graph) if allocation else {}
     plan = plan_precisions(graph, UNIFORM[precision], fixed)
     samples, _ = load_samples(calib, graph)
-    ranges = calibrate(graph, samples, method="minmax", quiet=True)
-    bits = {n: plan.of(n).weight_bits for n in plan.weight_layers if n in plan.int8_layers}
-    return quantize_graph(graph, ranges, bits, layers=plan.int8_layers)
+    return quantize_for_plan(graph, plan, samples, QuantizeOptions(quiet=True)).model
 
 
 @pytest.mark.parametrize("target", TARGETS)

@@ -13,17 +13,9 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from mcuforge.core.errors import McufError
-from mcuforge.core.ir import Graph, Node
+from mcuforge.core.ir import Graph, Node, has_constant_weight
 from mcuforge.core.precision import (ACTIVATION_TYPES, BITS, SUPPORTED, WEIGHT_FORMATS, Conversion, Precision,
                                      PrecisionPlan, supported_text)
-
-WEIGHT_OPS = frozenset({"Conv", "Gemm", "MatMul"})
-
-
-def has_weights(node: Node, graph: Graph) -> bool:
-    """A layer whose precision includes a weight format: Conv/Gemm/MatMul with a constant weight."""
-    return node.op in WEIGHT_OPS and len(node.inputs) > 1 and node.inputs[1] in graph.constants
-
 
 def _entry_precision(path: Path, i: int, entry: Mapping[str, Any], node: Node, graph: Graph) -> Precision:
     where = f"{path}: layers[{i}] ('{node.name}', {node.op})"
@@ -31,7 +23,7 @@ def _entry_precision(path: Path, i: int, entry: Mapping[str, Any], node: Node, g
     for key, val, allowed in (("weights", w, WEIGHT_FORMATS), ("activations", a, ACTIVATION_TYPES)):
         if val is not None and val not in allowed:
             raise McufError(f"{where}: {key} '{val}' is not one of {', '.join(allowed)}")
-    if not has_weights(node, graph):
+    if not has_constant_weight(node, graph):
         # Only the activation type means something here; weights, if given, must not contradict it.
         act = a or w
         if act is None:
@@ -94,7 +86,7 @@ def plan_precisions(graph: Graph, default: Precision, fixed: Mapping[str, Precis
     """Every node's precision (`fixed` where given, else `default`), every activation's storage type,
     and the conversions where a reader computes in another type than its input is stored in."""
     fixed = dict(fixed or {})
-    weighted = frozenset(n.name for n in graph.nodes if has_weights(n, graph))
+    weighted = frozenset(n.name for n in graph.nodes if has_constant_weight(n, graph))
 
     def own(n: Node, p: Precision) -> Precision:
         # a layer without weights computes in its activation type; a weight format means nothing to it

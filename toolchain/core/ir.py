@@ -80,6 +80,15 @@ def activation_of(node: "Node") -> Activation:
     return Activation(node.op)
 
 
+WEIGHT_OPS = frozenset({"Conv", "Gemm", "MatMul"})
+
+
+def has_constant_weight(node: "Node", graph: "Graph") -> bool:
+    """A weight layer: Conv, Gemm or MatMul whose second input (the weight) is a constant. Its
+    precision includes a weight format, and an integer layer of it has quantized weights."""
+    return node.op in WEIGHT_OPS and len(node.inputs) > 1 and node.inputs[1] in graph.constants
+
+
 @dataclass(frozen=True)
 class Node:
     """One operator. `op` is the ONNX op type; `attrs` hold ONNX attributes as Python values

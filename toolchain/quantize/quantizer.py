@@ -72,7 +72,7 @@ import numpy as np
 
 from mcuforge.core.errors import McufError
 from mcuforge.frontend.to_onnx import preact_name
-from mcuforge.core.ir import Activation, Graph, Node, QuantParams, activation_of, frozen_map
+from mcuforge.core.ir import Activation, Graph, Node, QuantParams, activation_of, frozen_map, has_constant_weight
 from mcuforge.core.quantized import ACT_QMAX, ACT_QMIN, LayerQuant, QuantizedModel, Requant, WeightOnlyQuant
 from mcuforge.quantize.fixedpoint import (check_accumulator_range, fold_bias, quantize_multipliers,
                                           quantize_multipliers_shared, rounding_rshift, weight_scale_floor)
@@ -83,7 +83,6 @@ from mcuforge.quantize.weights import GRANULARITIES, METHODS, SCALE_SEARCHES
 ACT_BITS = 8
 WEIGHT_BITS = (8, 4, 2)
 PASSTHROUGH = frozenset({"MaxPool", "Reshape", "Flatten", "Transpose", "Pad"})
-WEIGHT_OPS = frozenset({"Conv", "Gemm", "MatMul"})
 LUT_ACTS = frozenset({"LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Relu", "Clip"})
 
 
@@ -240,7 +239,7 @@ def quantize_graph(graph: Graph, ranges: Mapping[str, tuple[float, float]],
         unknown = sorted(selected - {n.name for n in graph.nodes})
         if unknown:
             raise McufError(f"layers {unknown} are not nodes of the graph")
-    weight_nodes = [n for n in graph.nodes if n.op in WEIGHT_OPS and n.inputs[1] in graph.constants
+    weight_nodes = [n for n in graph.nodes if has_constant_weight(n, graph)
                     and (selected is None or n.name in selected)]
     wo_nodes = _weight_only_nodes(graph, selected, weight_only)
     if isinstance(weight_bits, int):
@@ -327,7 +326,7 @@ def quantize_graph(graph: Graph, ranges: Mapping[str, tuple[float, float]],
         common = dict(node=n.name, op=n.op, output=y, clamp=clamp, lut=lut,
                       preact=acc_t if acc_t != y else None)
 
-        if n.op in WEIGHT_OPS and n.inputs[1] in graph.constants:
+        if has_constant_weight(n, graph):
             if n.op == "Gemm" and n.attrs.get("transA"):
                 raise McufError(f"node '{n.name}' (Gemm): transA = 1 is not supported in int8")
             s_x = act_qp(x).scale.astype(np.float32)
