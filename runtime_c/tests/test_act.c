@@ -4,17 +4,7 @@
 #include <stdio.h>
 
 #include "mcuf_act.h"
-
-static int failures;
-#define CHECK(cond, ...)                                \
-    do {                                                \
-        if (!(cond)) {                                  \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-            printf(__VA_ARGS__);                        \
-            printf("\n");                               \
-            failures++;                                 \
-        }                                               \
-    } while (0)
+#include "mcuf_check.h"
 
 typedef struct {
     float x, gy, y, gx;

@@ -6,18 +6,7 @@
 #include <string.h>
 
 #include "mcuf_conv.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                                 \
-    do {                                                                                                 \
-        if (!(cond)) {                                                                                   \
-            failures++;                                                                                  \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                                  \
-            printf(__VA_ARGS__);                                                                         \
-            printf("\n");                                                                                \
-        }                                                                                                \
-    } while (0)
+#include "mcuf_check.h"
 
 #define MAXN 16
 

@@ -7,17 +7,7 @@
 #include <string.h>
 
 #include "mcuf_dwconv.h"
-
-static int failures;
-#define CHECK(cond, ...)                                \
-    do {                                                \
-        if (!(cond)) {                                  \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-            printf(__VA_ARGS__);                        \
-            printf("\n");                               \
-            failures++;                                 \
-        }                                               \
-    } while (0)
+#include "mcuf_check.h"
 
 static uint32_t rng_state = 12345u;
 static int rnd(int lo, int hi) /* uniform in [lo, hi] */

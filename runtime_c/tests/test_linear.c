@@ -4,18 +4,7 @@
 #include <stdio.h>
 
 #include "mcuf_linear.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                                 \
-    do {                                                                                                 \
-        if (!(cond)) {                                                                                   \
-            failures++;                                                                                  \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                                  \
-            printf(__VA_ARGS__);                                                                         \
-            printf("\n");                                                                                \
-        }                                                                                                \
-    } while (0)
+#include "mcuf_check.h"
 
 /* y = x . W^T + b with x [2, 2] = [[1,2],[3,4]], W [3, 2] = [[1,0],[0,1],[1,1]], b = [0,0,1];
  * dy = [[1,0,1],[0,1,0]] -> dx = dy.W = [[2,1],[0,1]], dW = dy^T.x = [[1,2],[3,4],[1,2]], db = [1,1,1]. */

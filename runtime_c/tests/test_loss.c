@@ -4,17 +4,7 @@
 #include <stdio.h>
 
 #include "mcuf_loss.h"
-
-static int failures;
-#define CHECK(cond, ...)                                \
-    do {                                                \
-        if (!(cond)) {                                  \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-            printf(__VA_ARGS__);                        \
-            printf("\n");                               \
-            failures++;                                 \
-        }                                               \
-    } while (0)
+#include "mcuf_check.h"
 
 static int close_to(float a, float b, float tol) { return fabsf(a - b) <= tol * fmaxf(1.0f, fabsf(b)); }
 

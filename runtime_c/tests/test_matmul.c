@@ -6,18 +6,7 @@
 #include <string.h>
 
 #include "mcuf_matmul.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                                 \
-    do {                                                                                                 \
-        if (!(cond)) {                                                                                   \
-            failures++;                                                                                  \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                                  \
-            printf(__VA_ARGS__);                                                                         \
-            printf("\n");                                                                                \
-        }                                                                                                \
-    } while (0)
+#include "mcuf_check.h"
 
 /* A [2,3], B [3,2]; A.B = [[58, 64], [139, 154]] (1*7+2*9+3*11 = 58, ...). */
 static const float A23[6] = {1, 2, 3, 4, 5, 6};

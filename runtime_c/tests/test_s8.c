@@ -9,17 +9,7 @@
 #include "mcuf_linear.h"
 #include "mcuf_pool.h"
 #include "mcuf_requant.h"
-
-static int failures;
-#define CHECK(cond, ...)                                \
-    do {                                                \
-        if (!(cond)) {                                  \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-            printf(__VA_ARGS__);                        \
-            printf("\n");                               \
-            failures++;                                 \
-        }                                               \
-    } while (0)
+#include "mcuf_check.h"
 
 #define HALF (INT32_C(1) << 30) /* multiplier 2^30 with shift s: factor 2^(s-1) */
 
