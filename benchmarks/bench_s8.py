@@ -31,6 +31,8 @@ PACKED_FC = [("fc 256->64 packed", FcCase(1, 256, 64)), ("fc 64->10 packed", FcC
              ("conv 3x3 16->16 @16x16 w4", ConvCase(16, 16, 16, 16, (3, 3), pads=(1, 1, 1, 1), wbits=4)),
              ("conv 3x3 16->16 @16x16 w2", ConvCase(16, 16, 16, 16, (3, 3), pads=(1, 1, 1, 1), wbits=2)),
              ("conv 1x1 32->32 @16x16 w4", ConvCase(32, 16, 16, 32, (1, 1), wbits=4)),
+             ("dwconv 3x3 32 @16x16 pad 1 w4", ConvCase(32, 16, 16, 32, (3, 3), pads=(1, 1, 1, 1), group=32, wbits=4)),
+             ("dwconv 3x3 32 @16x16 pad 1 w2", ConvCase(32, 16, 16, 32, (3, 3), pads=(1, 1, 1, 1), group=32, wbits=2)),
              ("fc 256->64 w4", FcCase(1, 256, 64, wbits=4)), ("fc 256->64 w2", FcCase(1, 256, 64, wbits=2))]
 
 

@@ -15,7 +15,7 @@
 
 enum {
     KIND_CONV = 0, KIND_DWCONV = 1, KIND_FC = 2, KIND_FC_PACKED = 3, KIND_CONV_S4 = 4, KIND_CONV_S2 = 5,
-    KIND_FC_S4 = 6, KIND_FC_S2 = 7
+    KIND_FC_S4 = 6, KIND_FC_S2 = 7, KIND_DWCONV_S4 = 8, KIND_DWCONV_S2 = 9
 };
 enum {
     F_KIND, F_C, F_H, F_W, F_OC, F_OH, F_OW, F_KH, F_KW, F_SH, F_SW, F_PT, F_PL, F_PB, F_PR, F_GROUP,
@@ -65,6 +65,8 @@ int main(void)
                 r[F_PL], r[F_PB], r[F_PR], r[F_GROUP], r[F_IN_ZP], r[F_OUT_ZP], (int8_t)r[F_ACT_MIN],
                 (int8_t)r[F_ACT_MAX], mult, shift};
             const size_t need = kind == KIND_DWCONV ? mcuf_dwconv2d_s8_scratch_size(&p)
+                                : kind == KIND_DWCONV_S4 ? mcuf_dwconv2d_s8w4_scratch_size(&p)
+                                : kind == KIND_DWCONV_S2 ? mcuf_dwconv2d_s8w2_scratch_size(&p)
                                 : kind == KIND_CONV_S4 ? mcuf_conv2d_s8w4_scratch_size(&p)
                                 : kind == KIND_CONV_S2 ? mcuf_conv2d_s8w2_scratch_size(&p)
                                                        : mcuf_conv2d_s8_scratch_size(&p);
@@ -73,6 +75,8 @@ int main(void)
             if (kind == KIND_CONV) st = mcuf_conv2d_s8(&p, x, w, bias, o, scratch);
             else if (kind == KIND_CONV_S4) st = mcuf_conv2d_s8w4(&p, x, (const uint8_t *)w, bias, o, scratch);
             else if (kind == KIND_CONV_S2) st = mcuf_conv2d_s8w2(&p, x, (const uint8_t *)w, bias, o, scratch);
+            else if (kind == KIND_DWCONV_S4) st = mcuf_dwconv2d_s8w4(&p, x, (const uint8_t *)w, bias, o, scratch);
+            else if (kind == KIND_DWCONV_S2) st = mcuf_dwconv2d_s8w2(&p, x, (const uint8_t *)w, bias, o, scratch);
             else st = mcuf_dwconv2d_s8(&p, x, w, bias, o, scratch);
         }
         const uint64_t t1 = mcuf_io_instret();

@@ -405,8 +405,12 @@ def driver_inputs(items: list, fc_packed: bool = False) -> tuple[dict[str, np.nd
             c = q.case
             OH, OW = c.out_hw
             x = q.x.ravel()
-            w = CONV_PACK[c.wbits](q.w).view(np.int8) if c.group == 1 else q.w.ravel()
-            kind = {8: 0, 4: 4, 2: 5}[c.wbits] if c.group == 1 else 1
+            if c.group == 1:
+                w = CONV_PACK[c.wbits](q.w).view(np.int8)
+                kind = {8: 0, 4: 4, 2: 5}[c.wbits]
+            else:
+                w = DW_PACK[c.wbits](q.w).view(np.int8) if c.wbits != 8 else q.w.ravel()
+                kind = {8: 1, 4: 8, 2: 9}[c.wbits]
             geom = [kind, c.C, c.H, c.W, c.OC, OH, OW, c.k[0], c.k[1], c.stride[0], c.stride[1],
                     *c.pads, c.group, q.z_in, q.z_out]
             shape, rows_n = (c.OC, OH, OW), 1

@@ -8,7 +8,7 @@ import pytest
 from mcuforge.run import harness
 from mcuforge.core.targets import TARGETS
 
-from tests.support.s8_reference import (CONV_CASES, DW_CASES, FC_CASES, SOURCES, SUBBYTE_CONV_CASES, SUBBYTE_FC_CASES, S8_DRIVER, QuantConv, conv_ref, driver_inputs, fc_ref,
+from tests.support.s8_reference import (CONV_CASES, DW_CASES, FC_CASES, SOURCES, SUBBYTE_CONV_CASES, SUBBYTE_DW_CASES, SUBBYTE_FC_CASES, S8_DRIVER, QuantConv, conv_ref, driver_inputs, fc_ref,
                            make_conv, make_fc, run_conv, run_fc, split_outputs)
 
 pytestmark = pytest.mark.qemu
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.qemu
 @pytest.mark.parametrize("name", ["rv32", "rv32-zvfh"])
 @pytest.mark.parametrize("fc_packed", [False, True], ids=["fc_rows", "fc_packed"])
 def test_s8_table_on_riscv_matches_host_bit_exactly(name, fc_packed):
-    items = ([make_conv(c) for c in CONV_CASES + DW_CASES + SUBBYTE_CONV_CASES] +
+    items = ([make_conv(c) for c in CONV_CASES + DW_CASES + SUBBYTE_CONV_CASES + SUBBYTE_DW_CASES] +
              [make_fc(c) for c in FC_CASES + SUBBYTE_FC_CASES])
     inputs, outs = driver_inputs(items, fc_packed)
     target = TARGETS[name]
